@@ -1,0 +1,54 @@
+package io.ordo.db;
+
+import io.ordo.InvalidInputException;
+import io.ordo.OrdoException;
+import io.ordo.queue.QueueNotFoundException;
+import org.jooq.exception.DataAccessException;
+
+import java.sql.SQLException;
+
+/** Turns the SQLSTATEs that Ordo's SQL functions raise into Ordo exceptions. */
+public final class SqlErrors {
+    /** Raised by ordo functions for bad arguments. */
+    public static final String INVALID_PARAMETER = "22023";
+    public static final String UNDEFINED_OBJECT = "42704";
+    public static final String INVALID_TEXT = "22P02";
+    public static final String NULL_VALUE = "22004";
+    public static final String CHECK_VIOLATION = "23514";
+
+    private SqlErrors() {
+    }
+
+    public static String sqlState(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                return sql.getSQLState();
+            }
+        }
+        return null;
+    }
+
+    /** The server's message without the "ERROR: " prefix and the Where/Context trailer. */
+    public static String serverMessage(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.postgresql.util.PSQLException psql && psql.getServerErrorMessage() != null) {
+                return psql.getServerErrorMessage().getMessage();
+            }
+        }
+        return e.getMessage();
+    }
+
+    /** Maps a failed queue call to the exception a caller can act on. {@code queue} names the queue involved. */
+    public static OrdoException translate(DataAccessException e, String queue) {
+        String state = sqlState(e);
+        String message = serverMessage(e);
+        if (state == null) {
+            return new OrdoException(message, e);
+        }
+        return switch (state) {
+            case UNDEFINED_OBJECT -> new QueueNotFoundException(queue, message, e);
+            case INVALID_PARAMETER, INVALID_TEXT, NULL_VALUE, CHECK_VIOLATION -> new InvalidInputException(message, e);
+            default -> new OrdoException(message, e);
+        };
+    }
+}

@@ -1,0 +1,266 @@
+package io.ordo.queue;
+
+import io.ordo.InvalidInputException;
+import io.ordo.testing.OrdoDatabaseExtension;
+import io.ordo.testing.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+@ExtendWith(OrdoDatabaseExtension.class)
+class QueueSemanticsTest {
+    private static QueueClient queue;
+    private static TestDatabase db;
+
+    @BeforeAll
+    static void setUp(TestDatabase database) {
+        db = database;
+        queue = new QueueClient(database.dsl());
+    }
+
+    @Test
+    void read_message_stays_invisible_until_its_vt_then_returns_with_read_count_plus_one() {
+        queue.createQueue("vt_basic");
+        long id = queue.send("vt_basic", "{\"n\":1}");
+
+        List<Message> first = queue.read("vt_basic", Duration.ofSeconds(1), 10);
+        assertThat(first).extracting(Message::id).containsExactly(id);
+        assertThat(first.getFirst().readCount()).isEqualTo(1);
+        assertThat(first.getFirst().body()).isEqualTo("{\"n\": 1}");
+        assertThat(queue.read("vt_basic", Duration.ofSeconds(1), 10)).isEmpty();
+
+        List<Message> again = await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+                .until(() -> queue.read("vt_basic", Duration.ofSeconds(30), 10), list -> !list.isEmpty());
+        assertThat(again).extracting(Message::id).containsExactly(id);
+        assertThat(again.getFirst().readCount()).isEqualTo(2);
+    }
+
+    @Test
+    void set_vt_keeps_a_message_hidden_past_its_original_vt() {
+        queue.createQueue("vt_extend");
+        long id = queue.send("vt_extend", "{}");
+        assertThat(queue.read("vt_extend", Duration.ofMillis(500), 1)).hasSize(1);
+
+        assertThat(queue.setVisibility("vt_extend", List.of(id, 999_999_999L), Duration.ofSeconds(30))).containsExactly(id);
+
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(100))
+                .until(() -> queue.read("vt_extend", Duration.ofSeconds(30), 1).isEmpty());
+        assertThat(queue.metrics("vt_extend").depth()).isEqualTo(1);
+    }
+
+    @Test
+    void delayed_message_is_invisible_until_its_delay_passes() {
+        queue.createQueue("delayed");
+        queue.send("delayed", "{}", null, Duration.ofSeconds(1));
+        assertThat(queue.read("delayed", Duration.ofSeconds(30), 1)).isEmpty();
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50))
+                .until(() -> queue.read("delayed", Duration.ofSeconds(30), 1).size() == 1);
+    }
+
+    @Test
+    void pop_and_delete_remove_messages_and_archive_moves_them() throws Exception {
+        queue.createQueue("moves");
+        List<Long> ids = queue.sendBatch("moves", List.of("{\"i\":1}", "{\"i\":2}", "{\"i\":3}", "{\"i\":4}"));
+        assertThat(ids).hasSize(4).isSorted();
+
+        assertThat(queue.pop("moves", 1)).extracting(Message::id).containsExactly(ids.get(0));
+        assertThat(queue.delete("moves", List.of(ids.get(1), 123_456_789L))).containsExactly(ids.get(1));
+        assertThat(queue.read("moves", Duration.ofSeconds(30), 1)).extracting(Message::id).containsExactly(ids.get(2));
+        assertThat(queue.archive("moves", List.of(ids.get(2)))).containsExactly(ids.get(2));
+
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            ResultSet rs = st.executeQuery("select msg_id, read_ct, message->>'i' from ordo.archive where queue_name = 'moves'");
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getLong(1)).isEqualTo(ids.get(2));
+            assertThat(rs.getInt(2)).isEqualTo(1);
+            assertThat(rs.getString(3)).isEqualTo("3");
+            assertThat(rs.next()).isFalse();
+            rs = st.executeQuery("select array_agg(msg_id order by msg_id) from ordo.message where queue_name = 'moves'");
+            rs.next();
+            assertThat((Long[]) rs.getArray(1).getArray()).containsExactly(ids.get(3));
+        }
+        QueueMetrics m = queue.metrics("moves");
+        assertThat(m.depth()).isEqualTo(1);
+        assertThat(m.visibleDepth()).isEqualTo(1);
+        assertThat(m.totalSent()).isEqualTo(4);
+        assertThat(m.oldestAge()).isNotNull();
+    }
+
+    @Test
+    void dropping_archive_partitions_removes_exactly_the_days_before_the_cutoff() throws Exception {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("select ordo.ensure_archive_partitions(3, date '2020-01-01')");
+            for (String day : List.of("2020-01-01", "2020-01-02", "2020-01-03")) {
+                for (String time : List.of("00:00:00", "12:00:00", "23:59:59.999")) {
+                    st.execute("insert into ordo.archive (queue_name, msg_id, read_ct, enqueued_at, vt, message, archived_at)"
+                            + " values ('old', 1, 1, now(), now(), '{}', timestamptz '" + day + " " + time + "+00')");
+                }
+            }
+            ResultSet rs = st.executeQuery("select array_agg(x order by x) from ordo.drop_archive_before(timestamptz '2020-01-02 00:00:00+00') x");
+            rs.next();
+            assertThat((String[]) rs.getArray(1).getArray()).containsExactly("archive_20200101");
+
+            rs = st.executeQuery("select archived_at::date::text, count(*) from ordo.archive"
+                    + " where queue_name = 'old' group by 1 order by 1");
+            List<String> left = new ArrayList<>();
+            while (rs.next()) {
+                left.add(rs.getString(1) + "=" + rs.getInt(2));
+            }
+            assertThat(left).containsExactly("2020-01-02=3", "2020-01-03=3");
+
+            rs = st.executeQuery("select count(*) from ordo.drop_archive_before(timestamptz '2020-01-03 12:00:00+00')");
+            rs.next();
+            assertThat(rs.getInt(1)).as("a partition that still holds later rows is kept").isEqualTo(1);
+            rs = st.executeQuery("select count(*) from ordo.archive where queue_name = 'old'");
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void eight_concurrent_consumers_drain_fifty_thousand_messages_each_exactly_once() throws Exception {
+        queue.createQueue("drain");
+        int total = 50_000;
+        List<Long> sent = new ArrayList<>(total);
+        for (int batch = 0; batch < total / 1000; batch++) {
+            int base = batch * 1000;
+            sent.addAll(queue.sendBatch("drain", IntStream.range(base, base + 1000).mapToObj(i -> "{\"i\":" + i + "}").toList()));
+        }
+        assertThat(sent).doesNotHaveDuplicates().hasSize(total);
+
+        Map<Long, AtomicInteger> seen = new ConcurrentHashMap<>();
+        AtomicInteger emptyReadsInARow = new AtomicInteger();
+        try (ExecutorService pool = Executors.newFixedThreadPool(8)) {
+            List<Future<?>> consumers = new ArrayList<>();
+            for (int c = 0; c < 8; c++) {
+                consumers.add(pool.submit(() -> {
+                    while (emptyReadsInARow.get() < 3) {
+                        List<Message> got = queue.read("drain", Duration.ofSeconds(60), 100);
+                        if (got.isEmpty()) {
+                            emptyReadsInARow.incrementAndGet();
+                            continue;
+                        }
+                        emptyReadsInARow.set(0);
+                        got.forEach(m -> seen.computeIfAbsent(m.id(), k -> new AtomicInteger()).incrementAndGet());
+                        List<Long> deleted = queue.delete("drain", got.stream().map(Message::id).toList());
+                        assertThat(deleted).hasSameSizeAs(got);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : consumers) {
+                f.get();
+            }
+        }
+        assertThat(seen.keySet()).containsExactlyInAnyOrderElementsOf(sent);
+        assertThat(seen.values()).allSatisfy(n -> assertThat(n.get()).isEqualTo(1));
+        queue.dsl().fetch("select ordo.refresh_queue_stats('drain')");
+        assertThat(queue.metrics("drain").depth()).isZero();
+    }
+
+    @Test
+    void invalid_queue_names_are_refused_and_create_nothing() throws Exception {
+        long before = ordoRelationCount();
+        for (String bad : new String[]{"x; drop table ordo.queue", "\"x\"", "X", "1abc", "", "a".repeat(49), "x\n", "q-1", "ünï"}) {
+            assertThatThrownBy(() -> queue.createQueue(bad))
+                    .as("name %s", bad)
+                    .isInstanceOf(InvalidInputException.class)
+                    .hasMessageContaining("invalid queue name")
+                    .hasMessageContaining("^[a-z][a-z0-9_]{0,47}$");
+        }
+        assertThatThrownBy(() -> queue.createQueue(null)).isInstanceOf(InvalidInputException.class);
+        assertThatThrownBy(() -> queue.send("x; drop table ordo.queue", "{}")).isInstanceOf(InvalidInputException.class);
+        assertThat(ordoRelationCount()).isEqualTo(before);
+        assertThat(longValue("select count(*) from ordo.queue where queue_name like 'x%'")).isZero();
+
+        queue.createQueue("a".repeat(48));
+        assertThat(queue.dropQueue("a".repeat(48))).isTrue();
+    }
+
+    @Test
+    void bad_json_and_unknown_queues_are_refused_and_change_nothing() {
+        queue.createQueue("strict");
+        queue.send("strict", "{\"ok\":true}");
+
+        assertThatThrownBy(() -> queue.send("strict", "{bad"))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("invalid input syntax for type json");
+        assertThatThrownBy(() -> queue.sendBatch("strict", List.of("{}", "[1,")))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("json");
+        assertThatThrownBy(() -> queue.sendBatch("strict", List.of("{}", "{}"), List.of("{}"), Duration.ZERO))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("headers has 1 elements but messages has 2");
+        assertThatThrownBy(() -> queue.send("missing", "{}"))
+                .isInstanceOf(QueueNotFoundException.class).hasMessageContaining("queue 'missing' does not exist");
+        assertThatThrownBy(() -> queue.read("strict", Duration.ofSeconds(-1), 1))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("vt >= 0");
+
+        queue.dsl().fetch("select ordo.refresh_queue_stats('strict')");
+        assertThat(queue.metrics("strict").depth()).isEqualTo(1);
+        assertThat(queue.metrics("strict").totalSent()).isEqualTo(1);
+    }
+
+    @Test
+    void a_transaction_of_a_thousand_sends_notifies_once() throws Exception {
+        queue.createQueue("noisy");
+        try (Connection listener = db.connect(); Connection sender = db.connect()) {
+            try (Statement st = listener.createStatement()) {
+                st.execute("LISTEN ordo_noisy");
+            }
+            sender.setAutoCommit(false);
+            try (Statement st = sender.createStatement()) {
+                st.execute("select ordo.send('noisy', jsonb_build_object('i', i)) from generate_series(1, 1000) i");
+                st.execute("select ordo.send_batch('noisy', array['{}','{}']::jsonb[])");
+            }
+            sender.commit();
+            var pg = listener.unwrap(org.postgresql.PGConnection.class);
+            List<org.postgresql.PGNotification> received = new ArrayList<>();
+            var first = pg.getNotifications(5000);
+            if (first != null) {
+                received.addAll(List.of(first));
+            }
+            var more = pg.getNotifications(300);
+            if (more != null) {
+                received.addAll(List.of(more));
+            }
+            assertThat(received).extracting(org.postgresql.PGNotification::getName).containsExactly("ordo_noisy");
+        }
+    }
+
+    @Test
+    void listener_wakes_a_consumer_when_a_message_is_sent() throws Exception {
+        queue.createQueue("wakeful");
+        try (QueueListener listener = new QueueListener(db.database())) {
+            WakeSignal signal = listener.subscribe("wakeful");
+            await().atMost(Duration.ofSeconds(5)).until(() -> listener.isListening("wakeful"));
+            signal.await(Duration.ofMillis(1)); // the initial catch-up wake-up
+            queue.send("wakeful", "{}");
+            assertThat(signal.await(Duration.ofSeconds(5))).isTrue();
+            assertThat(signal.await(Duration.ofMillis(200))).as("one send, one wake-up").isFalse();
+        }
+    }
+
+    private long ordoRelationCount() {
+        return longValue("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'ordo'");
+    }
+
+    private static long longValue(String sql) {
+        return queue.dsl().fetchOne(sql).get(0, Long.class);
+    }
+}

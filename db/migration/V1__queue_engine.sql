@@ -1,0 +1,406 @@
+-- Ordo queue engine: pgmq-style queues as LIST partitions of one parent table,
+-- a day-partitioned archive, and the SQL API every client (Java or not) uses.
+
+create schema if not exists ordo;
+
+-- One sequence for every message id, whatever its queue.
+create sequence ordo.msg_id_seq as bigint;
+
+create table ordo.queue (
+    queue_name  text primary key,
+    notify      boolean     not null default true,
+    created_at  timestamptz not null default now(),
+    -- snapshot of the queue's depth, refreshed by ordo.refresh_queue_stats();
+    -- backpressure and metrics read this instead of counting a hot table.
+    stats_depth         bigint      not null default 0,
+    stats_visible_depth bigint      not null default 0,
+    stats_refreshed_at  timestamptz not null default '-infinity',
+    constraint queue_name_valid check (queue_name ~ '^[a-z][a-z0-9_]{0,47}$')
+);
+
+-- Live messages. Each queue is one partition, created by ordo.create_queue(),
+-- so the read path touches only that queue's (small, hot) table and indexes.
+create table ordo.message (
+    queue_name   text        not null,
+    msg_id       bigint      not null default nextval('ordo.msg_id_seq'),
+    read_ct      integer     not null default 0,
+    enqueued_at  timestamptz not null default now(),
+    vt           timestamptz not null default now(),
+    message      jsonb       not null,
+    headers      jsonb
+) partition by list (queue_name);
+
+-- Archive: range-partitioned by day (UTC); retention drops whole partitions.
+create table ordo.archive (
+    queue_name   text        not null,
+    msg_id       bigint      not null,
+    read_ct      integer     not null,
+    enqueued_at  timestamptz not null,
+    vt           timestamptz not null,
+    message      jsonb       not null,
+    headers      jsonb,
+    archived_at  timestamptz not null default now()
+) partition by range (archived_at);
+
+create type ordo.message_record as (
+    msg_id       bigint,
+    read_ct      integer,
+    enqueued_at  timestamptz,
+    vt           timestamptz,
+    message      jsonb,
+    headers      jsonb
+);
+
+-- Raises 22023 (invalid_parameter_value) unless the name is safe to use in an identifier.
+create function ordo.validate_queue_name(queue text) returns text
+    language plpgsql immutable as
+$$
+begin
+    if queue is null or queue !~ '^[a-z][a-z0-9_]{0,47}$' then
+        raise exception 'invalid queue name %: it must match ^[a-z][a-z0-9_]{0,47}$', coalesce(quote_literal(queue), 'NULL')
+            using errcode = '22023';
+    end if;
+    return queue;
+end
+$$;
+
+-- Returns whether the queue notifies on insert; raises 42704 (undefined_object) if it does not exist.
+create function ordo.queue_notify(queue text) returns boolean
+    language plpgsql stable as
+$$
+declare
+    v_notify boolean;
+begin
+    select q.notify into v_notify from ordo.queue q where q.queue_name = queue;
+    if not found then
+        perform ordo.validate_queue_name(queue);
+        raise exception 'queue % does not exist', quote_literal(queue) using errcode = '42704';
+    end if;
+    return v_notify;
+end
+$$;
+
+create function ordo.create_queue(queue text, notify boolean default true) returns void
+    language plpgsql as
+$$
+declare
+    v_table text := 'q_' || ordo.validate_queue_name(queue);
+begin
+    if exists (select 1 from ordo.queue q where q.queue_name = queue) then
+        return;
+    end if;
+    execute format('create table ordo.%I partition of ordo.message for values in (%L)'
+                   ' with (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 200,'
+                   ' autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.02,'
+                   ' autovacuum_vacuum_cost_delay = 0)', v_table, queue);
+    execute format('alter table ordo.%I add primary key (msg_id)', v_table);
+    -- the read path: visible messages in order, claimed with SKIP LOCKED
+    execute format('create index %I on ordo.%I (vt, msg_id)', v_table || '_vt', v_table);
+    execute format('create sequence ordo.%I as bigint', v_table || '_sent');
+    insert into ordo.queue (queue_name, notify) values (queue, notify);
+end
+$$;
+
+create function ordo.drop_queue(queue text) returns boolean
+    language plpgsql as
+$$
+declare
+    v_table text := 'q_' || ordo.validate_queue_name(queue);
+begin
+    delete from ordo.queue q where q.queue_name = queue;
+    if not found then
+        return false;
+    end if;
+    execute format('drop table if exists ordo.%I', v_table);
+    execute format('drop sequence if exists ordo.%I', v_table || '_sent');
+    return true;
+end
+$$;
+
+create function ordo.sent_sequence(queue text) returns regclass
+    language sql stable as
+$$ select ('ordo.' || quote_ident('q_' || queue || '_sent'))::regclass $$;
+
+create function ordo.send(queue text, message jsonb, headers jsonb default null, delay double precision default 0)
+    returns bigint
+    language plpgsql as
+$$
+declare
+    v_notify boolean := ordo.queue_notify(queue);
+    v_id bigint;
+begin
+    if message is null then
+        raise exception 'message must not be null (queue %)', queue using errcode = '22004';
+    end if;
+    insert into ordo.message (queue_name, vt, message, headers)
+    values (queue, clock_timestamp() + make_interval(secs => greatest(delay, 0)), message, headers)
+    returning msg_id into v_id;
+    perform nextval(ordo.sent_sequence(queue));
+    if v_notify then
+        -- identical notifications in one transaction are folded into one by PostgreSQL
+        perform pg_notify('ordo_' || queue, '');
+    end if;
+    return v_id;
+end
+$$;
+
+create function ordo.send_batch(queue text, messages jsonb[], headers jsonb[] default null, delay double precision default 0)
+    returns setof bigint
+    language plpgsql as
+$$
+declare
+    v_notify boolean := ordo.queue_notify(queue);
+begin
+    if messages is null or array_position(messages, null) is not null then
+        raise exception 'messages must be a non-null array without null elements (queue %)', queue using errcode = '22004';
+    end if;
+    if headers is not null and cardinality(headers) <> cardinality(messages) then
+        raise exception 'headers has % elements but messages has % (queue %)', cardinality(headers), cardinality(messages), queue
+            using errcode = '22023';
+    end if;
+    return query
+        insert into ordo.message (queue_name, vt, message, headers)
+        select queue, clock_timestamp() + make_interval(secs => greatest(delay, 0)), m.message, h.headers
+        from unnest(messages) with ordinality as m(message, ord)
+        left join unnest(headers) with ordinality as h(headers, ord) on h.ord = m.ord
+        order by m.ord
+        returning msg_id;
+    perform nextval(ordo.sent_sequence(queue)) from generate_series(1, cardinality(messages));
+    if v_notify and cardinality(messages) > 0 then
+        perform pg_notify('ordo_' || queue, '');
+    end if;
+end
+$$;
+
+create function ordo.read(queue text, vt double precision, qty integer)
+    returns setof ordo.message_record
+    language plpgsql as
+$$
+begin
+    perform ordo.queue_notify(queue);
+    if vt is null or vt < 0 or qty is null or qty < 0 then
+        raise exception 'read needs vt >= 0 and qty >= 0, got vt % and qty % (queue %)', vt, qty, queue using errcode = '22023';
+    end if;
+    return query
+        with claimed as (
+            select m.msg_id
+            from ordo.message m
+            where m.queue_name = queue and m.vt <= clock_timestamp()
+            order by m.vt, m.msg_id
+            limit qty
+            for update skip locked
+        )
+        update ordo.message m
+        set vt = clock_timestamp() + make_interval(secs => read.vt), read_ct = m.read_ct + 1
+        from claimed
+        where m.queue_name = queue and m.msg_id = claimed.msg_id
+        returning m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers;
+end
+$$;
+
+create function ordo.pop(queue text, qty integer default 1)
+    returns setof ordo.message_record
+    language plpgsql as
+$$
+begin
+    perform ordo.queue_notify(queue);
+    return query
+        with claimed as (
+            select m.msg_id
+            from ordo.message m
+            where m.queue_name = queue and m.vt <= clock_timestamp()
+            order by m.vt, m.msg_id
+            limit qty
+            for update skip locked
+        )
+        delete from ordo.message m
+        using claimed
+        where m.queue_name = queue and m.msg_id = claimed.msg_id
+        returning m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers;
+end
+$$;
+
+create function ordo.delete(queue text, msg_ids bigint[])
+    returns setof bigint
+    language plpgsql as
+$$
+begin
+    perform ordo.queue_notify(queue);
+    return query
+        delete from ordo.message m
+        where m.queue_name = queue and m.msg_id = any (msg_ids)
+        returning m.msg_id;
+end
+$$;
+
+create function ordo.delete(queue text, msg_id bigint)
+    returns boolean
+    language sql as
+$$ select exists (select 1 from ordo.delete(queue, array[msg_id])) $$;
+
+create function ordo.archive_partition_name(day date) returns text
+    language sql immutable as
+$$ select 'archive_' || to_char(day, 'YYYYMMDD') $$;
+
+-- Creates the archive partitions for from_day .. from_day + days_ahead (UTC days). Returns how many it created.
+create function ordo.ensure_archive_partitions(days_ahead integer default 7,
+                                               from_day date default (now() at time zone 'utc')::date)
+    returns integer
+    language plpgsql as
+$$
+declare
+    v_day date;
+    v_created integer := 0;
+begin
+    if days_ahead is null or days_ahead < 0 or days_ahead > 366 then
+        raise exception 'days_ahead must be between 0 and 366, got %', days_ahead using errcode = '22023';
+    end if;
+    for v_day in select generate_series(from_day, from_day + days_ahead, interval '1 day')::date loop
+        if to_regclass('ordo.' || ordo.archive_partition_name(v_day)) is null then
+            execute format('create table ordo.%I partition of ordo.archive for values from (%L) to (%L)',
+                           ordo.archive_partition_name(v_day),
+                           v_day::text || ' 00:00:00+00', (v_day + 1)::text || ' 00:00:00+00');
+            v_created := v_created + 1;
+        end if;
+    end loop;
+    return v_created;
+end
+$$;
+
+-- Drops every archive partition that lies wholly before ts. Never deletes rows one by one.
+create function ordo.drop_archive_before(ts timestamptz)
+    returns setof text
+    language plpgsql as
+$$
+declare
+    v_name text;
+begin
+    if ts is null then
+        raise exception 'drop_archive_before needs a timestamp' using errcode = '22004';
+    end if;
+    for v_name in
+        select c.relname
+        from pg_inherits i
+        join pg_class c on c.oid = i.inhrelid
+        where i.inhparent = 'ordo.archive'::regclass
+          and c.relname ~ '^archive_[0-9]{8}$'
+          and (to_date(substr(c.relname, 9), 'YYYYMMDD') + 1)::timestamp at time zone 'utc' <= ts
+        order by c.relname
+    loop
+        execute format('drop table ordo.%I', v_name);
+        return next v_name;
+    end loop;
+end
+$$;
+
+create function ordo.archive(queue text, msg_ids bigint[])
+    returns setof bigint
+    language plpgsql as
+$$
+begin
+    perform ordo.queue_notify(queue);
+    if to_regclass('ordo.' || ordo.archive_partition_name((now() at time zone 'utc')::date)) is null then
+        perform ordo.ensure_archive_partitions(1);
+    end if;
+    return query
+        with moved as (
+            delete from ordo.message m
+            where m.queue_name = queue and m.msg_id = any (msg_ids)
+            returning m.*
+        )
+        insert into ordo.archive as a (queue_name, msg_id, read_ct, enqueued_at, vt, message, headers, archived_at)
+        select moved.queue_name, moved.msg_id, moved.read_ct, moved.enqueued_at, moved.vt, moved.message, moved.headers, now()
+        from moved
+        returning a.msg_id;
+end
+$$;
+
+create function ordo.archive(queue text, msg_id bigint)
+    returns boolean
+    language sql as
+$$ select exists (select 1 from ordo.archive(queue, array[msg_id])) $$;
+
+-- Heartbeat: hide the given messages for vt more seconds. Returns the ids it extended.
+create function ordo.set_vt(queue text, msg_ids bigint[], vt double precision)
+    returns setof bigint
+    language plpgsql as
+$$
+begin
+    perform ordo.queue_notify(queue);
+    if set_vt.vt is null or set_vt.vt < 0 then
+        raise exception 'set_vt needs vt >= 0, got % (queue %)', set_vt.vt, queue using errcode = '22023';
+    end if;
+    return query
+        update ordo.message m
+        set vt = clock_timestamp() + make_interval(secs => set_vt.vt)
+        where m.queue_name = queue and m.msg_id = any (msg_ids)
+        returning m.msg_id;
+end
+$$;
+
+-- Refreshes the depth snapshot of one queue, or of all when queue is null.
+create function ordo.refresh_queue_stats(queue text default null)
+    returns void
+    language sql as
+$$
+    update ordo.queue q
+    set stats_depth = coalesce(s.depth, 0),
+        stats_visible_depth = coalesce(s.visible, 0),
+        stats_refreshed_at = clock_timestamp()
+    from ordo.queue q2
+    left join lateral (
+        select count(*) as depth, count(*) filter (where m.vt <= clock_timestamp()) as visible
+        from ordo.message m
+        where m.queue_name = q2.queue_name
+    ) s on true
+    where q.queue_name = q2.queue_name
+      and (refresh_queue_stats.queue is null or q2.queue_name = refresh_queue_stats.queue)
+$$;
+
+create type ordo.queue_metrics as (
+    queue_name         text,
+    queue_length       bigint,
+    visible_length     bigint,
+    oldest_msg_age_sec double precision,
+    total_messages     bigint,
+    stats_age_sec      double precision,
+    scrape_time        timestamptz
+);
+
+-- Cheap metrics: depth comes from the snapshot (refreshed here only when older than
+-- max_stats_age seconds), the oldest age from one primary-key probe, the total from a sequence.
+create function ordo.metrics(queue text, max_stats_age double precision default 1.0)
+    returns ordo.queue_metrics
+    language plpgsql as
+$$
+declare
+    v_queue ordo.queue;
+    v_oldest timestamptz;
+    v_total bigint;
+    v_result ordo.queue_metrics;
+begin
+    perform ordo.queue_notify(queue);
+    select * into v_queue from ordo.queue q where q.queue_name = queue;
+    if v_queue.stats_refreshed_at < clock_timestamp() - make_interval(secs => max_stats_age) then
+        perform ordo.refresh_queue_stats(queue);
+        select * into v_queue from ordo.queue q where q.queue_name = queue;
+    end if;
+    select m.enqueued_at into v_oldest
+    from ordo.message m where m.queue_name = queue order by m.msg_id limit 1;
+    execute format('select case when is_called then last_value else 0 end from ordo.%I', 'q_' || queue || '_sent')
+        into v_total;
+    v_result := (queue, v_queue.stats_depth, v_queue.stats_visible_depth,
+                 extract(epoch from clock_timestamp() - v_oldest)::double precision,
+                 v_total,
+                 extract(epoch from clock_timestamp() - v_queue.stats_refreshed_at)::double precision,
+                 clock_timestamp());
+    return v_result;
+end
+$$;
+
+create function ordo.metrics_all(max_stats_age double precision default 1.0)
+    returns setof ordo.queue_metrics
+    language sql as
+$$ select (ordo.metrics(q.queue_name, max_stats_age)).* from ordo.queue q order by q.queue_name $$;
+
+select ordo.ensure_archive_partitions(7, (now() at time zone 'utc')::date - 1);
