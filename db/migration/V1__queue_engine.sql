@@ -9,6 +9,9 @@ create sequence ordo.msg_id_seq as bigint;
 create table ordo.queue (
     queue_name  text primary key,
     notify      boolean     not null default true,
+    -- time-weighted priority: a message of priority p becomes eligible as if sent p * priority_step
+    -- earlier, so higher priority goes first while an older message of lower priority still ages past it
+    priority_step interval  not null default '1 second',
     created_at  timestamptz not null default now(),
     -- snapshot of the queue's depth, refreshed by ordo.refresh_queue_stats();
     -- backpressure and metrics read this instead of counting a hot table.
@@ -64,23 +67,24 @@ begin
 end
 $$;
 
--- Returns whether the queue notifies on insert; raises 42704 (undefined_object) if it does not exist.
-create function ordo.queue_notify(queue text) returns boolean
+-- Returns the queue's row; raises 42704 (undefined_object) if it does not exist.
+create function ordo.queue_settings(queue text) returns ordo.queue
     language plpgsql stable as
 $$
 declare
-    v_notify boolean;
+    v_queue ordo.queue;
 begin
-    select q.notify into v_notify from ordo.queue q where q.queue_name = queue;
+    select * into v_queue from ordo.queue q where q.queue_name = queue;
     if not found then
         perform ordo.validate_queue_name(queue);
         raise exception 'queue % does not exist', quote_literal(queue) using errcode = '42704';
     end if;
-    return v_notify;
+    return v_queue;
 end
 $$;
 
-create function ordo.create_queue(queue text, notify boolean default true) returns void
+create function ordo.create_queue(queue text, notify boolean default true, priority_step interval default '1 second')
+    returns void
     language plpgsql as
 $$
 declare
@@ -97,7 +101,7 @@ begin
     -- the read path: visible messages in order, claimed with SKIP LOCKED
     execute format('create index %I on ordo.%I (vt, msg_id)', v_table || '_vt', v_table);
     execute format('create sequence ordo.%I as bigint', v_table || '_sent');
-    insert into ordo.queue (queue_name, notify) values (queue, notify);
+    insert into ordo.queue (queue_name, notify, priority_step) values (queue, notify, priority_step);
 end
 $$;
 
@@ -121,22 +125,24 @@ create function ordo.sent_sequence(queue text) returns regclass
     language sql stable as
 $$ select ('ordo.' || quote_ident('q_' || queue || '_sent'))::regclass $$;
 
-create function ordo.send(queue text, message jsonb, headers jsonb default null, delay double precision default 0)
+create function ordo.send(queue text, message jsonb, headers jsonb default null, delay double precision default 0,
+                          priority integer default 0)
     returns bigint
     language plpgsql as
 $$
 declare
-    v_notify boolean := ordo.queue_notify(queue);
+    v_queue ordo.queue := ordo.queue_settings(queue);
     v_id bigint;
 begin
     if message is null then
         raise exception 'message must not be null (queue %)', queue using errcode = '22004';
     end if;
     insert into ordo.message (queue_name, vt, message, headers)
-    values (queue, clock_timestamp() + make_interval(secs => greatest(delay, 0)), message, headers)
+    values (queue, clock_timestamp() + make_interval(secs => greatest(delay, 0)) - coalesce(priority, 0) * v_queue.priority_step,
+            message, headers)
     returning msg_id into v_id;
     perform nextval(ordo.sent_sequence(queue));
-    if v_notify then
+    if v_queue.notify then
         -- identical notifications in one transaction are folded into one by PostgreSQL
         perform pg_notify('ordo_' || queue, '');
     end if;
@@ -144,12 +150,13 @@ begin
 end
 $$;
 
-create function ordo.send_batch(queue text, messages jsonb[], headers jsonb[] default null, delay double precision default 0)
+create function ordo.send_batch(queue text, messages jsonb[], headers jsonb[] default null, delay double precision default 0,
+                                priorities integer[] default null)
     returns setof bigint
     language plpgsql as
 $$
 declare
-    v_notify boolean := ordo.queue_notify(queue);
+    v_queue ordo.queue := ordo.queue_settings(queue);
 begin
     if messages is null or array_position(messages, null) is not null then
         raise exception 'messages must be a non-null array without null elements (queue %)', queue using errcode = '22004';
@@ -158,15 +165,20 @@ begin
         raise exception 'headers has % elements but messages has % (queue %)', cardinality(headers), cardinality(messages), queue
             using errcode = '22023';
     end if;
+    if priorities is not null and cardinality(priorities) <> cardinality(messages) then
+        raise exception 'priorities has % elements but messages has % (queue %)', cardinality(priorities), cardinality(messages), queue
+            using errcode = '22023';
+    end if;
     return query
         insert into ordo.message (queue_name, vt, message, headers)
-        select queue, clock_timestamp() + make_interval(secs => greatest(delay, 0)), m.message, h.headers
+        select queue,
+               clock_timestamp() + make_interval(secs => greatest(delay, 0)) - coalesce(priorities[m.ord], 0) * v_queue.priority_step,
+               m.message, headers[m.ord]
         from unnest(messages) with ordinality as m(message, ord)
-        left join unnest(headers) with ordinality as h(headers, ord) on h.ord = m.ord
         order by m.ord
         returning msg_id;
     perform nextval(ordo.sent_sequence(queue)) from generate_series(1, cardinality(messages));
-    if v_notify and cardinality(messages) > 0 then
+    if v_queue.notify and cardinality(messages) > 0 then
         perform pg_notify('ordo_' || queue, '');
     end if;
 end
@@ -177,7 +189,7 @@ create function ordo.read(queue text, vt double precision, qty integer)
     language plpgsql as
 $$
 begin
-    perform ordo.queue_notify(queue);
+    perform ordo.queue_settings(queue);
     if vt is null or vt < 0 or qty is null or qty < 0 then
         raise exception 'read needs vt >= 0 and qty >= 0, got vt % and qty % (queue %)', vt, qty, queue using errcode = '22023';
     end if;
@@ -203,7 +215,7 @@ create function ordo.pop(queue text, qty integer default 1)
     language plpgsql as
 $$
 begin
-    perform ordo.queue_notify(queue);
+    perform ordo.queue_settings(queue);
     return query
         with claimed as (
             select m.msg_id
@@ -225,7 +237,7 @@ create function ordo.delete(queue text, msg_ids bigint[])
     language plpgsql as
 $$
 begin
-    perform ordo.queue_notify(queue);
+    perform ordo.queue_settings(queue);
     return query
         delete from ordo.message m
         where m.queue_name = queue and m.msg_id = any (msg_ids)
@@ -298,7 +310,7 @@ create function ordo.archive(queue text, msg_ids bigint[])
     language plpgsql as
 $$
 begin
-    perform ordo.queue_notify(queue);
+    perform ordo.queue_settings(queue);
     if to_regclass('ordo.' || ordo.archive_partition_name((now() at time zone 'utc')::date)) is null then
         perform ordo.ensure_archive_partitions(1);
     end if;
@@ -326,7 +338,7 @@ create function ordo.set_vt(queue text, msg_ids bigint[], vt double precision)
     language plpgsql as
 $$
 begin
-    perform ordo.queue_notify(queue);
+    perform ordo.queue_settings(queue);
     if set_vt.vt is null or set_vt.vt < 0 then
         raise exception 'set_vt needs vt >= 0, got % (queue %)', set_vt.vt, queue using errcode = '22023';
     end if;
@@ -379,8 +391,7 @@ declare
     v_total bigint;
     v_result ordo.queue_metrics;
 begin
-    perform ordo.queue_notify(queue);
-    select * into v_queue from ordo.queue q where q.queue_name = queue;
+    v_queue := ordo.queue_settings(queue);
     if v_queue.stats_refreshed_at < clock_timestamp() - make_interval(secs => max_stats_age) then
         perform ordo.refresh_queue_stats(queue);
         select * into v_queue from ordo.queue q where q.queue_name = queue;

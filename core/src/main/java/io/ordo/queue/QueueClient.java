@@ -47,16 +47,32 @@ public final class QueueClient {
     }
 
     public long send(String queue, String message, String headers, Duration delay) {
-        return call(queue, () -> dsl.fetchOne("select ordo.send(?, ?::jsonb, ?::jsonb, ?)",
-                queue, message, headers, seconds(delay)).get(0, Long.class));
+        return send(queue, message, headers, delay, 0);
+    }
+
+    /**
+     * Sends one message. A higher {@code priority} is read earlier: it counts as if sent
+     * {@code priority × priority_step} (a per-queue setting, 1 s by default) before now, so older
+     * messages of lower priority still age past newer ones of higher priority.
+     */
+    public long send(String queue, String message, String headers, Duration delay, int priority) {
+        return call(queue, () -> dsl.fetchOne("select ordo.send(?, ?::jsonb, ?::jsonb, ?, ?)",
+                queue, message, headers, seconds(delay), priority).get(0, Long.class));
     }
 
     /** Sends many messages in one statement. {@code headers} is null or has one entry per message. */
     public List<Long> sendBatch(String queue, List<String> messages, List<String> headers, Duration delay) {
+        return sendBatch(queue, messages, headers, delay, null);
+    }
+
+    /** Sends many messages in one statement; {@code headers} and {@code priorities} are null or one per message. */
+    public List<Long> sendBatch(String queue, List<String> messages, List<String> headers, Duration delay,
+                                List<Integer> priorities) {
         String[] bodies = messages.toArray(String[]::new);
         String[] heads = headers == null ? null : headers.toArray(String[]::new);
-        return call(queue, () -> dsl.fetch("select ordo.send_batch(?, ?::jsonb[], ?::jsonb[], ?)",
-                queue, bodies, heads, seconds(delay)).getValues(0, Long.class));
+        Integer[] prios = priorities == null ? null : priorities.toArray(Integer[]::new);
+        return call(queue, () -> dsl.fetch("select ordo.send_batch(?, ?::jsonb[], ?::jsonb[], ?, ?::int[])",
+                queue, bodies, heads, seconds(delay), prios).getValues(0, Long.class));
     }
 
     public List<Long> sendBatch(String queue, List<String> messages) {

@@ -67,6 +67,23 @@ class QueueSemanticsTest {
     }
 
     @Test
+    void higher_priority_is_read_first_but_older_messages_age_past_it() {
+        queue.dsl().fetch("select ordo.create_queue('prio', true, interval '1 second')");
+        long old = queue.send("prio", "{\"n\":\"old-low\"}", null, Duration.ZERO, 0);
+        long high = queue.send("prio", "{\"n\":\"high\"}", null, Duration.ZERO, 5);
+        long low = queue.send("prio", "{\"n\":\"low\"}", null, Duration.ZERO, 0);
+        // the high-priority message jumps ahead of both; the equal-priority ones stay in order
+        assertThat(queue.read("prio", Duration.ofSeconds(30), 3)).extracting(Message::id).containsExactly(high, old, low);
+
+        // a message sent 10 steps of age ago beats a new one of priority 5
+        queue.dsl().fetch("select ordo.create_queue('aged', true, interval '1 millisecond')");
+        long aged = queue.send("aged", "{}", null, Duration.ZERO, 0);
+        await().pollDelay(Duration.ofMillis(20)).atMost(Duration.ofSeconds(1)).until(() -> true);
+        long fresh = queue.send("aged", "{}", null, Duration.ZERO, 5);
+        assertThat(queue.read("aged", Duration.ofSeconds(30), 2)).extracting(Message::id).containsExactly(aged, fresh);
+    }
+
+    @Test
     void delayed_message_is_invisible_until_its_delay_passes() {
         queue.createQueue("delayed");
         queue.send("delayed", "{}", null, Duration.ofSeconds(1));
