@@ -250,13 +250,14 @@ create function ordo.delete(queue text, msg_id bigint)
     language sql as
 $$ select exists (select 1 from ordo.delete(queue, array[msg_id])) $$;
 
-create function ordo.archive_partition_name(day date) returns text
+-- Daily partitions (UTC) of a table partitioned by range on a timestamptz: <table>_YYYYMMDD.
+create function ordo.daily_partition_name(parent text, day date) returns text
     language sql immutable as
-$$ select 'archive_' || to_char(day, 'YYYYMMDD') $$;
+$$ select parent || '_' || to_char(day, 'YYYYMMDD') $$;
 
--- Creates the archive partitions for from_day .. from_day + days_ahead (UTC days). Returns how many it created.
-create function ordo.ensure_archive_partitions(days_ahead integer default 7,
-                                               from_day date default (now() at time zone 'utc')::date)
+-- Creates the daily partitions of ordo.<parent> for from_day .. from_day + days_ahead. Returns how many it created.
+create function ordo.ensure_daily_partitions(parent text, days_ahead integer,
+                                             from_day date default (now() at time zone 'utc')::date)
     returns integer
     language plpgsql as
 $$
@@ -264,13 +265,16 @@ declare
     v_day date;
     v_created integer := 0;
 begin
+    if parent not in ('archive', 'transition') then
+        raise exception 'ordo.% is not a daily-partitioned table', parent using errcode = '22023';
+    end if;
     if days_ahead is null or days_ahead < 0 or days_ahead > 366 then
         raise exception 'days_ahead must be between 0 and 366, got %', days_ahead using errcode = '22023';
     end if;
     for v_day in select generate_series(from_day, from_day + days_ahead, interval '1 day')::date loop
-        if to_regclass('ordo.' || ordo.archive_partition_name(v_day)) is null then
-            execute format('create table ordo.%I partition of ordo.archive for values from (%L) to (%L)',
-                           ordo.archive_partition_name(v_day),
+        if to_regclass('ordo.' || ordo.daily_partition_name(parent, v_day)) is null then
+            execute format('create table ordo.%I partition of ordo.%I for values from (%L) to (%L)',
+                           ordo.daily_partition_name(parent, v_day), parent,
                            v_day::text || ' 00:00:00+00', (v_day + 1)::text || ' 00:00:00+00');
             v_created := v_created + 1;
         end if;
@@ -279,24 +283,27 @@ begin
 end
 $$;
 
--- Drops every archive partition that lies wholly before ts. Never deletes rows one by one.
-create function ordo.drop_archive_before(ts timestamptz)
+-- Drops every daily partition of ordo.<parent> that lies wholly before ts. Never deletes rows one by one.
+create function ordo.drop_daily_partitions_before(parent text, ts timestamptz)
     returns setof text
     language plpgsql as
 $$
 declare
     v_name text;
 begin
+    if parent not in ('archive', 'transition') then
+        raise exception 'ordo.% is not a daily-partitioned table', parent using errcode = '22023';
+    end if;
     if ts is null then
-        raise exception 'drop_archive_before needs a timestamp' using errcode = '22004';
+        raise exception 'dropping partitions needs a timestamp' using errcode = '22004';
     end if;
     for v_name in
         select c.relname
         from pg_inherits i
         join pg_class c on c.oid = i.inhrelid
-        where i.inhparent = 'ordo.archive'::regclass
-          and c.relname ~ '^archive_[0-9]{8}$'
-          and (to_date(substr(c.relname, 9), 'YYYYMMDD') + 1)::timestamp at time zone 'utc' <= ts
+        where i.inhparent = ('ordo.' || parent)::regclass
+          and c.relname ~ ('^' || parent || '_[0-9]{8}$')
+          and (to_date(right(c.relname, 8), 'YYYYMMDD') + 1)::timestamp at time zone 'utc' <= ts
         order by c.relname
     loop
         execute format('drop table ordo.%I', v_name);
@@ -305,13 +312,24 @@ begin
 end
 $$;
 
+create function ordo.ensure_archive_partitions(days_ahead integer default 7,
+                                               from_day date default (now() at time zone 'utc')::date)
+    returns integer
+    language sql as
+$$ select ordo.ensure_daily_partitions('archive', days_ahead, from_day) $$;
+
+create function ordo.drop_archive_before(ts timestamptz)
+    returns setof text
+    language sql as
+$$ select ordo.drop_daily_partitions_before('archive', ts) $$;
+
 create function ordo.archive(queue text, msg_ids bigint[])
     returns setof bigint
     language plpgsql as
 $$
 begin
     perform ordo.queue_settings(queue);
-    if to_regclass('ordo.' || ordo.archive_partition_name((now() at time zone 'utc')::date)) is null then
+    if to_regclass('ordo.' || ordo.daily_partition_name('archive', (now() at time zone 'utc')::date)) is null then
         perform ordo.ensure_archive_partitions(1);
     end if;
     return query
