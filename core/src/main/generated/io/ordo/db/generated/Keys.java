@@ -4,13 +4,27 @@
 package io.ordo.db.generated;
 
 
+import io.ordo.db.generated.tables.DeadLetter;
+import io.ordo.db.generated.tables.Namespace;
 import io.ordo.db.generated.tables.Queue;
+import io.ordo.db.generated.tables.Step;
+import io.ordo.db.generated.tables.Task;
+import io.ordo.db.generated.tables.TaskTemplate;
+import io.ordo.db.generated.tables.TemplateStep;
+import io.ordo.db.generated.tables.records.DeadLetterRecord;
+import io.ordo.db.generated.tables.records.NamespaceRecord;
 import io.ordo.db.generated.tables.records.QueueRecord;
+import io.ordo.db.generated.tables.records.StepRecord;
+import io.ordo.db.generated.tables.records.TaskRecord;
+import io.ordo.db.generated.tables.records.TaskTemplateRecord;
+import io.ordo.db.generated.tables.records.TemplateStepRecord;
 
+import org.jooq.ForeignKey;
 import org.jooq.TableField;
 import org.jooq.UniqueKey;
 import org.jooq.impl.DSL;
 import org.jooq.impl.Internal;
+import org.jooq.impl.QOM.ForeignKeyRule;
 
 
 /**
@@ -24,5 +38,24 @@ public class Keys {
     // UNIQUE and PRIMARY KEY definitions
     // -------------------------------------------------------------------------
 
+    public static final UniqueKey<DeadLetterRecord> DEAD_LETTER_PKEY = Internal.createUniqueKey(DeadLetter.DEAD_LETTER, DSL.name("dead_letter_pkey"), new TableField[] { DeadLetter.DEAD_LETTER.ID }, true);
+    public static final UniqueKey<NamespaceRecord> NAMESPACE_PKEY = Internal.createUniqueKey(Namespace.NAMESPACE, DSL.name("namespace_pkey"), new TableField[] { Namespace.NAMESPACE.NAME }, true);
+    public static final UniqueKey<NamespaceRecord> NAMESPACE_QUEUE_NAME_KEY = Internal.createUniqueKey(Namespace.NAMESPACE, DSL.name("namespace_queue_name_key"), new TableField[] { Namespace.NAMESPACE.QUEUE_NAME }, true);
     public static final UniqueKey<QueueRecord> QUEUE_PKEY = Internal.createUniqueKey(Queue.QUEUE, DSL.name("queue_pkey"), new TableField[] { Queue.QUEUE.QUEUE_NAME }, true);
+    public static final UniqueKey<StepRecord> STEP_NAME_UNIQUE = Internal.createUniqueKey(Step.STEP, DSL.name("step_name_unique"), new TableField[] { Step.STEP.TASK_ID, Step.STEP.NAME }, true);
+    public static final UniqueKey<StepRecord> STEP_PKEY = Internal.createUniqueKey(Step.STEP, DSL.name("step_pkey"), new TableField[] { Step.STEP.ID }, true);
+    public static final UniqueKey<TaskRecord> TASK_IDEMPOTENCY = Internal.createUniqueKey(Task.TASK, DSL.name("task_idempotency"), new TableField[] { Task.TASK.NAMESPACE, Task.TASK.IDEMPOTENCY_KEY }, true);
+    public static final UniqueKey<TaskRecord> TASK_PKEY = Internal.createUniqueKey(Task.TASK, DSL.name("task_pkey"), new TableField[] { Task.TASK.ID }, true);
+    public static final UniqueKey<TaskTemplateRecord> TASK_TEMPLATE_PKEY = Internal.createUniqueKey(TaskTemplate.TASK_TEMPLATE, DSL.name("task_template_pkey"), new TableField[] { TaskTemplate.TASK_TEMPLATE.NAMESPACE, TaskTemplate.TASK_TEMPLATE.NAME, TaskTemplate.TASK_TEMPLATE.VERSION }, true);
+    public static final UniqueKey<TemplateStepRecord> TEMPLATE_STEP_PKEY = Internal.createUniqueKey(TemplateStep.TEMPLATE_STEP, DSL.name("template_step_pkey"), new TableField[] { TemplateStep.TEMPLATE_STEP.NAMESPACE, TemplateStep.TEMPLATE_STEP.TEMPLATE_NAME, TemplateStep.TEMPLATE_STEP.TEMPLATE_VERSION, TemplateStep.TEMPLATE_STEP.STEP_NAME }, true);
+
+    // -------------------------------------------------------------------------
+    // FOREIGN KEY definitions
+    // -------------------------------------------------------------------------
+
+    public static final ForeignKey<NamespaceRecord, QueueRecord> NAMESPACE__NAMESPACE_QUEUE_NAME_FKEY = Internal.createForeignKey(Namespace.NAMESPACE, DSL.name("namespace_queue_name_fkey"), new TableField[] { Namespace.NAMESPACE.QUEUE_NAME }, Keys.QUEUE_PKEY, new TableField[] { Queue.QUEUE.QUEUE_NAME }, true, ForeignKeyRule.NO_ACTION, ForeignKeyRule.NO_ACTION);
+    public static final ForeignKey<StepRecord, TaskRecord> STEP__STEP_TASK_ID_FKEY = Internal.createForeignKey(Step.STEP, DSL.name("step_task_id_fkey"), new TableField[] { Step.STEP.TASK_ID }, Keys.TASK_PKEY, new TableField[] { Task.TASK.ID }, true, ForeignKeyRule.CASCADE, ForeignKeyRule.NO_ACTION);
+    public static final ForeignKey<TaskRecord, NamespaceRecord> TASK__TASK_NAMESPACE_FKEY = Internal.createForeignKey(Task.TASK, DSL.name("task_namespace_fkey"), new TableField[] { Task.TASK.NAMESPACE }, Keys.NAMESPACE_PKEY, new TableField[] { Namespace.NAMESPACE.NAME }, true, ForeignKeyRule.NO_ACTION, ForeignKeyRule.NO_ACTION);
+    public static final ForeignKey<TaskTemplateRecord, NamespaceRecord> TASK_TEMPLATE__TASK_TEMPLATE_NAMESPACE_FKEY = Internal.createForeignKey(TaskTemplate.TASK_TEMPLATE, DSL.name("task_template_namespace_fkey"), new TableField[] { TaskTemplate.TASK_TEMPLATE.NAMESPACE }, Keys.NAMESPACE_PKEY, new TableField[] { Namespace.NAMESPACE.NAME }, true, ForeignKeyRule.NO_ACTION, ForeignKeyRule.NO_ACTION);
+    public static final ForeignKey<TemplateStepRecord, TaskTemplateRecord> TEMPLATE_STEP__TEMPLATE_STEP_NAMESPACE_TEMPLATE_NAME_TEMPLATE_VERSION_FKEY = Internal.createForeignKey(TemplateStep.TEMPLATE_STEP, DSL.name("template_step_namespace_template_name_template_version_fkey"), new TableField[] { TemplateStep.TEMPLATE_STEP.NAMESPACE, TemplateStep.TEMPLATE_STEP.TEMPLATE_NAME, TemplateStep.TEMPLATE_STEP.TEMPLATE_VERSION }, Keys.TASK_TEMPLATE_PKEY, new TableField[] { TaskTemplate.TASK_TEMPLATE.NAMESPACE, TaskTemplate.TASK_TEMPLATE.NAME, TaskTemplate.TASK_TEMPLATE.VERSION }, true, ForeignKeyRule.NO_ACTION, ForeignKeyRule.NO_ACTION);
 }

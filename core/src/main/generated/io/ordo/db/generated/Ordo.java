@@ -5,10 +5,18 @@ package io.ordo.db.generated;
 
 
 import io.ordo.db.generated.tables.Archive;
+import io.ordo.db.generated.tables.DeadLetter;
 import io.ordo.db.generated.tables.Message;
+import io.ordo.db.generated.tables.Namespace;
 import io.ordo.db.generated.tables.Queue;
+import io.ordo.db.generated.tables.Step;
+import io.ordo.db.generated.tables.Task;
+import io.ordo.db.generated.tables.TaskTemplate;
+import io.ordo.db.generated.tables.TemplateStep;
+import io.ordo.db.generated.tables.Transition;
 import io.ordo.db.generated.udt.MessageRecord;
 import io.ordo.db.generated.udt.QueueMetrics;
+import io.ordo.db.generated.udt.ReadStepRow;
 
 import java.util.Arrays;
 import java.util.List;
@@ -40,14 +48,49 @@ public class Ordo extends SchemaImpl {
     public final Archive ARCHIVE = Archive.ARCHIVE;
 
     /**
+     * The table <code>ordo.dead_letter</code>.
+     */
+    public final DeadLetter DEAD_LETTER = DeadLetter.DEAD_LETTER;
+
+    /**
      * The table <code>ordo.message</code>.
      */
     public final Message MESSAGE = Message.MESSAGE;
 
     /**
+     * The table <code>ordo.namespace</code>.
+     */
+    public final Namespace NAMESPACE = Namespace.NAMESPACE;
+
+    /**
      * The table <code>ordo.queue</code>.
      */
     public final Queue QUEUE = Queue.QUEUE;
+
+    /**
+     * The table <code>ordo.step</code>.
+     */
+    public final Step STEP = Step.STEP;
+
+    /**
+     * The table <code>ordo.task</code>.
+     */
+    public final Task TASK = Task.TASK;
+
+    /**
+     * The table <code>ordo.task_template</code>.
+     */
+    public final TaskTemplate TASK_TEMPLATE = TaskTemplate.TASK_TEMPLATE;
+
+    /**
+     * The table <code>ordo.template_step</code>.
+     */
+    public final TemplateStep TEMPLATE_STEP = TemplateStep.TEMPLATE_STEP;
+
+    /**
+     * The table <code>ordo.transition</code>.
+     */
+    public final Transition TRANSITION = Transition.TRANSITION;
 
     /**
      * No further instances allowed
@@ -65,6 +108,7 @@ public class Ordo extends SchemaImpl {
     @Override
     public final List<Sequence<?>> getSequences() {
         return Arrays.asList(
+            Sequences.LEASE_TOKEN_SEQ,
             Sequences.MSG_ID_SEQ
         );
     }
@@ -73,8 +117,15 @@ public class Ordo extends SchemaImpl {
     public final List<Table<?>> getTables() {
         return Arrays.asList(
             Archive.ARCHIVE,
+            DeadLetter.DEAD_LETTER,
             Message.MESSAGE,
-            Queue.QUEUE
+            Namespace.NAMESPACE,
+            Queue.QUEUE,
+            Step.STEP,
+            Task.TASK,
+            TaskTemplate.TASK_TEMPLATE,
+            TemplateStep.TEMPLATE_STEP,
+            Transition.TRANSITION
         );
     }
 
@@ -82,7 +133,8 @@ public class Ordo extends SchemaImpl {
     public final List<UDT<?>> getUDTs() {
         return Arrays.asList(
             MessageRecord.MESSAGE_RECORD,
-            QueueMetrics.QUEUE_METRICS
+            QueueMetrics.QUEUE_METRICS,
+            ReadStepRow.READ_STEP_ROW
         );
     }
 }

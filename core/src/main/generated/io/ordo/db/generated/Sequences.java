@@ -17,6 +17,11 @@ import org.jooq.impl.SQLDataType;
 public class Sequences {
 
     /**
+     * The sequence <code>ordo.lease_token_seq</code>
+     */
+    public static final Sequence<Long> LEASE_TOKEN_SEQ = Internal.createSequence("lease_token_seq", Ordo.ORDO, DSL.comment(""), SQLDataType.BIGINT.nullable(false), null, null, null, null, false, null);
+
+    /**
      * The sequence <code>ordo.msg_id_seq</code>
      */
     public static final Sequence<Long> MSG_ID_SEQ = Internal.createSequence("msg_id_seq", Ordo.ORDO, DSL.comment(""), SQLDataType.BIGINT.nullable(false), null, null, null, null, false, null);

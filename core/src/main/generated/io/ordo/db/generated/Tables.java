@@ -5,8 +5,15 @@ package io.ordo.db.generated;
 
 
 import io.ordo.db.generated.tables.Archive;
+import io.ordo.db.generated.tables.DeadLetter;
 import io.ordo.db.generated.tables.Message;
+import io.ordo.db.generated.tables.Namespace;
 import io.ordo.db.generated.tables.Queue;
+import io.ordo.db.generated.tables.Step;
+import io.ordo.db.generated.tables.Task;
+import io.ordo.db.generated.tables.TaskTemplate;
+import io.ordo.db.generated.tables.TemplateStep;
+import io.ordo.db.generated.tables.Transition;
 
 
 /**
@@ -21,12 +28,47 @@ public class Tables {
     public static final Archive ARCHIVE = Archive.ARCHIVE;
 
     /**
+     * The table <code>ordo.dead_letter</code>.
+     */
+    public static final DeadLetter DEAD_LETTER = DeadLetter.DEAD_LETTER;
+
+    /**
      * The table <code>ordo.message</code>.
      */
     public static final Message MESSAGE = Message.MESSAGE;
 
     /**
+     * The table <code>ordo.namespace</code>.
+     */
+    public static final Namespace NAMESPACE = Namespace.NAMESPACE;
+
+    /**
      * The table <code>ordo.queue</code>.
      */
     public static final Queue QUEUE = Queue.QUEUE;
+
+    /**
+     * The table <code>ordo.step</code>.
+     */
+    public static final Step STEP = Step.STEP;
+
+    /**
+     * The table <code>ordo.task</code>.
+     */
+    public static final Task TASK = Task.TASK;
+
+    /**
+     * The table <code>ordo.task_template</code>.
+     */
+    public static final TaskTemplate TASK_TEMPLATE = TaskTemplate.TASK_TEMPLATE;
+
+    /**
+     * The table <code>ordo.template_step</code>.
+     */
+    public static final TemplateStep TEMPLATE_STEP = TemplateStep.TEMPLATE_STEP;
+
+    /**
+     * The table <code>ordo.transition</code>.
+     */
+    public static final Transition TRANSITION = Transition.TRANSITION;
 }

@@ -6,8 +6,10 @@ package io.ordo.db.generated;
 
 import io.ordo.db.generated.udt.MessageRecord;
 import io.ordo.db.generated.udt.QueueMetrics;
+import io.ordo.db.generated.udt.ReadStepRow;
 import io.ordo.db.generated.udt.records.MessageRecordRecord;
 import io.ordo.db.generated.udt.records.QueueMetricsRecord;
+import io.ordo.db.generated.udt.records.ReadStepRowRecord;
 
 import java.time.OffsetDateTime;
 
@@ -116,6 +118,53 @@ public class UDTs {
             totalMessages,
             statsAgeSec,
             scrapeTime
+        );
+    }
+
+    /**
+     * The type <code>ordo.read_step_row</code>
+     */
+    public static final ReadStepRow READ_STEP_ROW = io.ordo.db.generated.udt.ReadStepRow.READ_STEP_ROW;
+
+    /**
+     * Create a constructor expression for <code>ordo.read_step_row</code>
+     */
+    public static Field<ReadStepRowRecord> READ_STEP_ROW(
+        Long msgId,
+        Long stepId,
+        String oldStatus,
+        String newStatus,
+        Integer attempt,
+        Boolean exhausted
+    ) {
+        return io.ordo.db.generated.udt.ReadStepRow.READ_STEP_ROW.READ_STEP_ROW(
+            msgId,
+            stepId,
+            oldStatus,
+            newStatus,
+            attempt,
+            exhausted
+        );
+    }
+
+    /**
+     * Create a constructor expression for <code>ordo.read_step_row</code>
+     */
+    public static Field<ReadStepRowRecord> READ_STEP_ROW(
+        Field<Long> msgId,
+        Field<Long> stepId,
+        Field<String> oldStatus,
+        Field<String> newStatus,
+        Field<Integer> attempt,
+        Field<Boolean> exhausted
+    ) {
+        return io.ordo.db.generated.udt.ReadStepRow.READ_STEP_ROW.READ_STEP_ROW(
+            msgId,
+            stepId,
+            oldStatus,
+            newStatus,
+            attempt,
+            exhausted
         );
     }
 }

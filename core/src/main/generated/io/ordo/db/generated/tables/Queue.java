@@ -6,6 +6,7 @@ package io.ordo.db.generated.tables;
 
 import io.ordo.db.generated.Keys;
 import io.ordo.db.generated.Ordo;
+import io.ordo.db.generated.tables.Namespace.NamespacePath;
 import io.ordo.db.generated.tables.records.QueueRecord;
 
 import java.time.OffsetDateTime;
@@ -16,9 +17,13 @@ import java.util.List;
 import org.jooq.Check;
 import org.jooq.Condition;
 import org.jooq.Field;
+import org.jooq.ForeignKey;
+import org.jooq.InverseForeignKey;
 import org.jooq.Name;
+import org.jooq.Path;
 import org.jooq.PlainSQL;
 import org.jooq.QueryPart;
+import org.jooq.Record;
 import org.jooq.SQL;
 import org.jooq.Schema;
 import org.jooq.Stringly;
@@ -119,6 +124,39 @@ public class Queue extends TableImpl<QueueRecord> {
         this(DSL.name("queue"), null);
     }
 
+    public <O extends Record> Queue(Table<O> path, ForeignKey<O, QueueRecord> childPath, InverseForeignKey<O, QueueRecord> parentPath) {
+        super(path, childPath, parentPath, QUEUE);
+    }
+
+    /**
+     * A subtype implementing {@link Path} for simplified path-based joins.
+     */
+    public static class QueuePath extends Queue implements Path<QueueRecord> {
+
+        private static final long serialVersionUID = 1L;
+        public <O extends Record> QueuePath(Table<O> path, ForeignKey<O, QueueRecord> childPath, InverseForeignKey<O, QueueRecord> parentPath) {
+            super(path, childPath, parentPath);
+        }
+        private QueuePath(Name alias, Table<QueueRecord> aliased) {
+            super(alias, aliased);
+        }
+
+        @Override
+        public QueuePath as(String alias) {
+            return new QueuePath(DSL.name(alias), this);
+        }
+
+        @Override
+        public QueuePath as(Name alias) {
+            return new QueuePath(alias, this);
+        }
+
+        @Override
+        public QueuePath as(Table<?> alias) {
+            return new QueuePath(alias.getQualifiedName(), this);
+        }
+    }
+
     @Override
     public Schema getSchema() {
         return aliased() ? null : Ordo.ORDO;
@@ -127,6 +165,19 @@ public class Queue extends TableImpl<QueueRecord> {
     @Override
     public UniqueKey<QueueRecord> getPrimaryKey() {
         return Keys.QUEUE_PKEY;
+    }
+
+    private transient NamespacePath _namespace;
+
+    /**
+     * Get the implicit to-many join path to the <code>ordo.namespace</code>
+     * table
+     */
+    public NamespacePath namespace() {
+        if (_namespace == null)
+            _namespace = new NamespacePath(this, null, Keys.NAMESPACE__NAMESPACE_QUEUE_NAME_FKEY.getInverseKey());
+
+        return _namespace;
     }
 
     @Override
