@@ -15,6 +15,9 @@ public final class SqlErrors {
     public static final String INVALID_TEXT = "22P02";
     public static final String NULL_VALUE = "22004";
     public static final String CHECK_VIOLATION = "23514";
+    public static final String NOT_FOUND = "OR404";
+    public static final String TEMPLATE_CONFLICT = "OR409";
+    public static final String BACKPRESSURE = "OR429";
 
     private SqlErrors() {
     }
@@ -38,6 +41,20 @@ public final class SqlErrors {
         return e.getMessage();
     }
 
+    /** Maps a failed call to the exception a caller can act on. */
+    public static OrdoException translate(DataAccessException e) {
+        return translate(e, null);
+    }
+
+    /** Runs a database call, translating its failure. */
+    public static <T> T call(java.util.function.Supplier<T> body) {
+        try {
+            return body.get();
+        } catch (DataAccessException e) {
+            throw translate(e);
+        }
+    }
+
     /** Maps a failed queue call to the exception a caller can act on. {@code queue} names the queue involved. */
     public static OrdoException translate(DataAccessException e, String queue) {
         String state = sqlState(e);
@@ -47,6 +64,9 @@ public final class SqlErrors {
         }
         return switch (state) {
             case UNDEFINED_OBJECT -> new QueueNotFoundException(queue, message, e);
+            case NOT_FOUND -> new io.ordo.NotFoundException(message, e);
+            case TEMPLATE_CONFLICT -> new io.ordo.template.TemplateConflictException(message, e);
+            case BACKPRESSURE -> new io.ordo.task.BackpressureException(message, java.time.Duration.ofSeconds(1), e);
             case INVALID_PARAMETER, INVALID_TEXT, NULL_VALUE, CHECK_VIOLATION -> new InvalidInputException(message, e);
             default -> new OrdoException(message, e);
         };

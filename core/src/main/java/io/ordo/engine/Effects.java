@@ -1,0 +1,190 @@
+package io.ordo.engine;
+
+import io.ordo.Json;
+import io.ordo.engine.OrchestrationPass.DeadLetter;
+import io.ordo.engine.OrchestrationPass.Retry;
+import io.ordo.engine.OrchestrationPass.StepState;
+import io.ordo.engine.OrchestrationPass.TaskState;
+import io.ordo.engine.OrchestrationPass.Transition;
+import io.ordo.queue.QueueClient;
+import org.jooq.DSLContext;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** What one pass decided, written back in a handful of set-based statements. */
+final class Effects {
+    final List<Transition> transitions = new ArrayList<>();
+    final List<DeadLetter> deadLetters = new ArrayList<>();
+    final List<Retry> retries = new ArrayList<>();
+    final Map<String, List<Long>> cancelledMessages = new LinkedHashMap<>();
+    private final Map<String, List<Object[]>> enqueues = new LinkedHashMap<>();
+
+    void enqueue(TaskState task, StepState step) {
+        enqueues.computeIfAbsent(task.namespace, k -> new ArrayList<>()).add(new Object[]{task, step});
+    }
+
+    void flush(DSLContext tx, Collection<TaskState> tasks, List<Long> processedMessages, String actor) {
+        QueueClient queue = new QueueClient(tx);
+        for (var e : enqueues.entrySet()) {
+            List<String> bodies = new ArrayList<>();
+            List<String> headers = new ArrayList<>();
+            List<Integer> priorities = new ArrayList<>();
+            for (Object[] pair : e.getValue()) {
+                TaskState t = (TaskState) pair[0];
+                StepState s = (StepState) pair[1];
+                bodies.add(Json.write(Map.of("task_id", t.id, "step_id", s.id, "attempt", s.attempt,
+                        "handler", s.handler, "step", s.name)));
+                headers.add(t.traceContext == null ? null : "{\"trace_context\":" + t.traceContext + "}");
+                priorities.add(t.priority);
+            }
+            List<Long> ids = new ArrayList<>(queue.sendBatch("ns_" + e.getKey(), bodies, headers, Duration.ZERO, priorities));
+            ids.sort(null); // ids come from one sequence in insertion order
+            for (int i = 0; i < ids.size(); i++) {
+                ((StepState) e.getValue().get(i)[1]).msgId = ids.get(i);
+            }
+        }
+        for (var e : cancelledMessages.entrySet()) {
+            queue.delete("ns_" + e.getKey(), e.getValue());
+        }
+        updateSteps(tx, tasks);
+        updateTasks(tx, tasks);
+        insertTransitions(tx, actor);
+        for (DeadLetter d : deadLetters) {
+            tx.execute("""
+                    insert into ordo.dead_letter (namespace, task_id, step_id, template_name, template_version, step_name, handler,
+                                                  reason, error_class, message, last_error, attempts, first_failed_at)
+                    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::timestamptz)""",
+                    d.task().namespace, d.task().id, d.step().id, d.task().template, d.task().version, d.step().name,
+                    d.step().handler, d.reason(), d.error().path("class").asText(null),
+                    Json.write(Map.of("task_id", d.task().id, "step_id", d.step().id, "attempt", d.step().attempt,
+                            "handler", d.step().handler, "step", d.step().name)),
+                    d.error().toString(), d.step().errors.toString(),
+                    d.step().errors.isEmpty() ? null : d.step().errors.get(0).path("at").asText());
+        }
+        for (Retry r : retries) {
+            queue.send(OrchestrationPass.QUEUE, Json.write(Map.of("type", "retry_due", "task_id", r.taskId(),
+                    "step_id", r.stepId(), "attempt", r.attempt())), null, Duration.ofMillis(r.delayMs()), r.priority());
+        }
+        if (!processedMessages.isEmpty()) {
+            queue.delete(OrchestrationPass.QUEUE, processedMessages);
+        }
+    }
+
+    private static void updateSteps(DSLContext tx, Collection<TaskState> tasks) {
+        List<StepState> dirty = tasks.stream().flatMap(t -> t.steps.stream()).filter(s -> s.dirty).toList();
+        if (dirty.isEmpty()) {
+            return;
+        }
+        int n = dirty.size();
+        Long[] id = new Long[n];
+        String[] status = new String[n];
+        Integer[] attempt = new Integer[n];
+        Integer[] pendingDeps = new Integer[n];
+        String[] result = new String[n];
+        String[] lastError = new String[n];
+        String[] errors = new String[n];
+        Long[] msgId = new Long[n];
+        Long[] retryDelay = new Long[n];
+        Boolean[] enqueued = new Boolean[n];
+        Boolean[] completed = new Boolean[n];
+        for (int i = 0; i < n; i++) {
+            StepState s = dirty.get(i);
+            id[i] = s.id;
+            status[i] = s.status;
+            attempt[i] = s.attempt;
+            pendingDeps[i] = s.pendingDeps;
+            result[i] = s.result;
+            lastError[i] = s.lastError;
+            errors[i] = s.errors.toString();
+            msgId[i] = s.msgId;
+            retryDelay[i] = s.retryDelayMs;
+            enqueued[i] = s.enqueuedNow;
+            completed[i] = s.completedNow;
+        }
+        tx.execute("""
+                update ordo.step s
+                set status = u.status, attempt = u.attempt, pending_deps = u.pending_deps,
+                    result = coalesce(u.result, s.result), last_error = u.last_error, errors = u.errors, msg_id = u.msg_id,
+                    next_attempt_at = case when u.retry_delay_ms is null then s.next_attempt_at
+                                           else now() + u.retry_delay_ms * interval '1 millisecond' end,
+                    enqueued_at = case when u.enqueued then now() else s.enqueued_at end,
+                    completed_at = case when u.completed then now() else s.completed_at end,
+                    updated_at = now()
+                from unnest(?::bigint[], ?::text[], ?::int[], ?::int[], ?::jsonb[], ?::jsonb[], ?::jsonb[], ?::bigint[],
+                            ?::bigint[], ?::boolean[], ?::boolean[])
+                     as u(id, status, attempt, pending_deps, result, last_error, errors, msg_id, retry_delay_ms, enqueued, completed)
+                where s.id = u.id""",
+                id, status, attempt, pendingDeps, result, lastError, errors, msgId, retryDelay, enqueued, completed);
+    }
+
+    private static void updateTasks(DSLContext tx, Collection<TaskState> tasks) {
+        int n = tasks.size();
+        if (n == 0) {
+            return;
+        }
+        Long[] id = new Long[n];
+        String[] status = new String[n];
+        Integer[] stepsComplete = new Integer[n];
+        String[] error = new String[n];
+        Boolean[] finished = new Boolean[n];
+        Boolean[] dirty = new Boolean[n];
+        Long[] token = new Long[n];
+        int i = 0;
+        for (TaskState t : tasks) {
+            id[i] = t.id;
+            status[i] = t.status;
+            stepsComplete[i] = t.stepsComplete;
+            error[i] = t.error;
+            finished[i] = t.finished;
+            dirty[i] = t.dirty;
+            token[i] = t.token;
+            i++;
+        }
+        tx.execute("""
+                update ordo.task t
+                set status = u.status, steps_complete = u.steps_complete, error = coalesce(u.error, t.error),
+                    completed_at = case when u.finished then now() else t.completed_at end,
+                    updated_at = case when u.dirty then now() else t.updated_at end,
+                    lease_owner = null, lease_token = null, lease_expires_at = null
+                from unnest(?::bigint[], ?::text[], ?::int[], ?::jsonb[], ?::boolean[], ?::boolean[], ?::bigint[])
+                     as u(id, status, steps_complete, error, finished, dirty, token)
+                where t.id = u.id and t.lease_token = u.token""",
+                id, status, stepsComplete, error, finished, dirty, token);
+    }
+
+    private void insertTransitions(DSLContext tx, String actor) {
+        int n = transitions.size();
+        if (n == 0) {
+            return;
+        }
+        Long[] taskId = new Long[n];
+        Long[] stepId = new Long[n];
+        String[] stepName = new String[n];
+        String[] from = new String[n];
+        String[] to = new String[n];
+        Integer[] attempt = new Integer[n];
+        String[] detail = new String[n];
+        for (int i = 0; i < n; i++) {
+            Transition t = transitions.get(i);
+            taskId[i] = t.taskId();
+            stepId[i] = t.stepId();
+            stepName[i] = t.stepName();
+            from[i] = t.from();
+            to[i] = t.to();
+            attempt[i] = t.attempt();
+            detail[i] = t.detail();
+        }
+        tx.execute("""
+                insert into ordo.transition (task_id, step_id, step_name, from_state, to_state, attempt, actor, detail)
+                select u.task_id, u.step_id, u.step_name, u.from_state, u.to_state, u.attempt, ?, u.detail
+                from unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::jsonb[])
+                     with ordinality as u(task_id, step_id, step_name, from_state, to_state, attempt, detail, ord)
+                order by u.ord""",
+                actor, taskId, stepId, stepName, from, to, attempt, detail);
+    }
+}

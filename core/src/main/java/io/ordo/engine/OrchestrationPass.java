@@ -1,0 +1,432 @@
+package io.ordo.engine;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ordo.Json;
+import io.ordo.queue.Message;
+import io.ordo.queue.QueueClient;
+import org.jooq.DSLContext;
+import org.jooq.Record;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.random.RandomGenerator;
+
+/**
+ * One orchestration pass: where task_requested, step_result, retry_due and step_timeout messages are
+ * applied to tasks and ready steps are enqueued on their namespace's queue.
+ * <p>
+ * Transaction 1 reads a batch from the orchestration queue and claims the tasks involved with a lease
+ * (owner, fencing token, expiry). Transaction 2 locks the claimed tasks, checks that the lease token is
+ * still this node's, applies every message, enqueues steps, writes the transition log, deletes the
+ * messages and releases the leases. A node that dies between the two leaves leases that expire and
+ * messages that become visible again, so another node takes the work over; a node that wakes up after
+ * its lease was taken finds a different token and writes nothing.
+ */
+final class OrchestrationPass {
+    static final String QUEUE = "orchestration";
+    private static final System.Logger LOG = System.getLogger(OrchestrationPass.class.getName());
+
+    private final DSLContext dsl;
+    private final OrchestratorSettings settings;
+    private final Clock clock;
+    private final RandomGenerator random;
+    private final String actor;
+    /** Orchestration messages held by the pass in progress; the heartbeat keeps them hidden. */
+    final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
+    final EngineMetrics metrics;
+
+    OrchestrationPass(DSLContext dsl, OrchestratorSettings settings, Clock clock, RandomGenerator random, EngineMetrics metrics) {
+        this.dsl = dsl;
+        this.settings = settings;
+        this.clock = clock;
+        this.random = random;
+        this.actor = "orchestrator:" + settings.nodeId();
+        this.metrics = metrics;
+    }
+
+    /** Runs one pass; returns how many messages it read. */
+    int runOnce() {
+        Claim claim = dsl.transactionResult(cfg -> claim(cfg.dsl()));
+        if (claim.messages.isEmpty()) {
+            return 0;
+        }
+        try {
+            if (!claim.tokens.isEmpty()) {
+                dsl.transaction(cfg -> apply(cfg.dsl(), claim));
+            }
+        } finally {
+            inFlight.clear();
+        }
+        return claim.messages.size();
+    }
+
+    private record Parsed(Message message, JsonNode body, long taskId) {
+    }
+
+    private record Claim(List<Parsed> messages, Map<Long, Long> tokens) {
+    }
+
+    private Claim claim(DSLContext tx) {
+        QueueClient queue = new QueueClient(tx);
+        List<Message> read = queue.read(QUEUE, settings.leaseTtl(), settings.batchSize());
+        if (read.isEmpty()) {
+            return new Claim(List.of(), Map.of());
+        }
+        List<Parsed> parsed = new ArrayList<>(read.size());
+        List<Long> malformed = new ArrayList<>();
+        for (Message m : read) {
+            JsonNode body = Json.parse(m.body());
+            JsonNode taskId = body.get("task_id");
+            if (taskId == null || !taskId.canConvertToLong() || !body.path("type").isTextual()) {
+                malformed.add(m.id());
+                deadLetterMessage(tx, m, "malformed orchestration message");
+                continue;
+            }
+            parsed.add(new Parsed(m, body, taskId.asLong()));
+        }
+        Long[] ids = parsed.stream().map(Parsed::taskId).distinct().toArray(Long[]::new);
+        Map<Long, Long> tokens = new HashMap<>();
+        for (Record r : tx.fetch("""
+                with cand as (
+                    select id, lease_owner from ordo.task
+                    where id = any (?::bigint[]) and (lease_owner is null or lease_owner = ? or lease_expires_at < now())
+                    order by id
+                    for update skip locked
+                )
+                update ordo.task t
+                set lease_owner = ?, lease_token = nextval('ordo.lease_token_seq'),
+                    lease_expires_at = now() + ? * interval '1 millisecond'
+                from cand where t.id = cand.id
+                returning t.id, t.lease_token, cand.lease_owner""",
+                ids, settings.nodeId(), settings.nodeId(), settings.leaseTtl().toMillis())) {
+            tokens.put(r.get(0, Long.class), r.get(1, Long.class));
+            String previous = r.get(2, String.class);
+            if (previous != null && !previous.equals(settings.nodeId())) {
+                metrics.leaseTakeovers.increment();
+            }
+        }
+        List<Long> unclaimedTasks = parsed.stream().map(Parsed::taskId).filter(id -> !tokens.containsKey(id)).distinct().toList();
+        Set<Long> existing = unclaimedTasks.isEmpty() ? Set.of() : Set.copyOf(tx.fetch(
+                "select id from ordo.task where id = any (?::bigint[])", (Object) unclaimedTasks.toArray(Long[]::new)).getValues(0, Long.class));
+        List<Long> deferred = new ArrayList<>();
+        List<Parsed> mine = new ArrayList<>();
+        for (Parsed p : parsed) {
+            if (tokens.containsKey(p.taskId)) {
+                mine.add(p);
+            } else if (existing.contains(p.taskId)) {
+                deferred.add(p.message.id());
+            } else {
+                malformed.add(p.message.id());
+                deadLetterMessage(tx, p.message, "message for unknown task " + p.taskId);
+            }
+        }
+        if (!deferred.isEmpty()) {
+            // another node holds the task: try again shortly, after it has released its lease
+            metrics.claimConflicts.add(deferred.size());
+            queue.setVisibility(QUEUE, deferred, Duration.ofMillis(100));
+        }
+        if (!malformed.isEmpty()) {
+            queue.archive(QUEUE, malformed);
+        }
+        mine.forEach(p -> inFlight.add(p.message.id()));
+        return new Claim(mine, tokens);
+    }
+
+    private void deadLetterMessage(DSLContext tx, Message m, String reason) {
+        LOG.log(System.Logger.Level.WARNING, "dead-lettering orchestration message " + m.id() + ": " + reason);
+        tx.execute("""
+                insert into ordo.dead_letter (namespace, reason, error_class, message, last_error, first_failed_at)
+                values ('orchestration', ?, 'UnprocessableMessage', ?::jsonb, jsonb_build_object('message', ?::text), now())""",
+                reason, m.body(), reason);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private void apply(DSLContext tx, Claim claim) {
+        Long[] taskIds = claim.tokens.keySet().toArray(Long[]::new);
+        Map<Long, TaskState> tasks = new LinkedHashMap<>();
+        for (Record r : tx.fetch("""
+                select id, namespace, status, priority, steps_total, steps_complete, lease_token, trace_context::text,
+                       template_name, template_version
+                from ordo.task where id = any (?::bigint[]) order by id for update""", (Object) taskIds)) {
+            long id = r.get(0, Long.class);
+            Long token = r.get(6, Long.class);
+            if (token == null || !token.equals(claim.tokens.get(id))) {
+                metrics.staleLeases.increment();
+                continue; // our lease expired and another node took the task: write nothing for it
+            }
+            tasks.put(id, new TaskState(id, r.get(1, String.class), r.get(2, String.class), r.get(3, Integer.class),
+                    r.get(4, Integer.class), r.get(5, Integer.class), token, r.get(7, String.class),
+                    r.get(8, String.class), r.get(9, String.class)));
+        }
+        for (Record r : tx.fetch("""
+                select id, task_id, name, handler, depends_on, pending_deps, status, attempt, max_attempts,
+                       backoff_initial_ms, backoff_multiplier, backoff_max_ms, backoff_jitter, timeout_ms,
+                       msg_id, errors::text, last_error::text
+                from ordo.step where task_id = any (?::bigint[]) order by id for update""",
+                (Object) tasks.keySet().toArray(Long[]::new))) {
+            StepState s = new StepState(r.get(0, Long.class), r.get(2, String.class), r.get(3, String.class),
+                    r.get(4, String[].class), r.get(5, Integer.class), r.get(6, String.class), r.get(7, Integer.class),
+                    r.get(8, Integer.class),
+                    new Backoff(Duration.ofMillis(r.get(9, Long.class)), r.get(10, Double.class),
+                            Duration.ofMillis(r.get(11, Long.class)), r.get(12, Boolean.class)),
+                    r.get(13, Long.class), r.get(14, Long.class), r.get(15, String.class), r.get(16, String.class));
+            tasks.get(r.get(1, Long.class)).add(s);
+        }
+
+        Effects fx = new Effects();
+        List<Long> processed = new ArrayList<>();
+        for (Parsed p : claim.messages) {
+            TaskState task = tasks.get(p.taskId);
+            if (task == null) {
+                continue; // stale lease: the message stays and the new owner handles it
+            }
+            processed.add(p.message.id());
+            handle(task, p.body, fx);
+        }
+        for (TaskState task : tasks.values()) {
+            advance(task, fx);
+        }
+        fx.flush(tx, tasks.values(), processed, actor);
+        metrics.messagesProcessed.add(processed.size());
+    }
+
+    private void handle(TaskState task, JsonNode body, Effects fx) {
+        String type = body.path("type").asText();
+        switch (type) {
+            case "task_requested" -> {
+                if (task.status.equals("pending")) {
+                    task.setStatus("in_progress", null, fx);
+                }
+            }
+            case "step_result" -> onResult(task, body, fx);
+            case "step_timeout" -> {
+                ObjectNode failure = Json.object();
+                failure.put("type", "step_result");
+                failure.put("step_id", body.path("step_id").asLong());
+                failure.put("attempt", body.path("attempt").asInt());
+                failure.put("status", "failed");
+                failure.set("error", Json.object().put("class", "StepTimeout")
+                        .put("message", "the step ran past its timeout of " + body.path("timeout_ms").asLong() + " ms"));
+                onResult(task, failure, fx);
+            }
+            case "retry_due" -> {
+                StepState step = task.stepsById.get(body.path("step_id").asLong());
+                if (step != null && step.status.equals("waiting_retry") && step.attempt == body.path("attempt").asInt()
+                        && task.status.equals("in_progress")) {
+                    step.retryDue = true;
+                }
+            }
+            default -> LOG.log(System.Logger.Level.WARNING, "task " + task.id + ": ignoring orchestration message of unknown type " + type);
+        }
+    }
+
+    private void onResult(TaskState task, JsonNode body, Effects fx) {
+        StepState step = task.stepsById.get(body.path("step_id").asLong());
+        int attempt = body.path("attempt").asInt(-1);
+        String ignoredBecause = null;
+        if (step == null) {
+            ignoredBecause = "unknown step";
+        } else if (!task.status.equals("in_progress")) {
+            ignoredBecause = "task is " + task.status;
+        } else if (!step.status.equals("in_progress")) {
+            ignoredBecause = "step is " + step.status;
+        } else if (step.attempt != attempt) {
+            ignoredBecause = "result for attempt " + attempt + " but the current attempt is " + step.attempt;
+        }
+        if (ignoredBecause != null) {
+            metrics.resultsIgnored.increment();
+            if (step != null) {
+                ObjectNode detail = Json.object().put("ignored", true).put("reason", ignoredBecause).put("result_attempt", attempt);
+                fx.transitions.add(new Transition(task.id, step.id, step.name, step.status, step.status, attempt, detail.toString()));
+            }
+            return;
+        }
+        if (body.path("status").asText().equals("succeeded")) {
+            JsonNode result = body.get("result");
+            step.result = result == null || result.isNull() ? "null" : result.toString();
+            step.setStatus("complete", task, null, fx);
+            step.completedNow = true;
+            task.stepsComplete++;
+            task.dirty = true;
+            for (StepState child : task.steps) {
+                if (child.dependsOn.contains(step.name)) {
+                    child.pendingDeps--;
+                    child.dirty = true;
+                }
+            }
+            metrics.stepsCompleted.increment();
+            return;
+        }
+        JsonNode error = body.has("error") && body.get("error").isObject() ? body.get("error") : Json.object().put("message", "failed");
+        ObjectNode entry = Json.object();
+        entry.put("attempt", attempt);
+        entry.put("at", clock.instant().toString());
+        entry.set("error", error);
+        step.errors.add(entry);
+        step.lastError = error.toString();
+        step.dirty = true;
+        boolean permanent = body.path("permanent").asBoolean(false);
+        if (permanent || step.attempt >= step.maxAttempts) {
+            step.setStatus("failed", task, Json.object().set("error", error).toString(), fx);
+            step.completedNow = true;
+            fx.deadLetters.add(new DeadLetter(task, step, permanent ? "permanent_failure" : "attempts_exhausted", error));
+            failTask(task, step, error, fx);
+            metrics.stepsFailed.increment();
+        } else {
+            long delayMs = body.has("retry_after_ms") && body.get("retry_after_ms").canConvertToLong()
+                    ? Math.min(Math.max(0, body.get("retry_after_ms").asLong()), step.backoff.max().toMillis())
+                    : step.backoff.delay(step.attempt, random).toMillis();
+            step.retryDelayMs = delayMs;
+            step.setStatus("waiting_retry", task, Json.object().put("retry_in_ms", delayMs).toString(), fx);
+            fx.retries.add(new Retry(task.id, step.id, step.attempt, delayMs, task.priority));
+            metrics.stepsRetried.increment();
+        }
+    }
+
+    private void failTask(TaskState task, StepState failed, JsonNode error, Effects fx) {
+        for (StepState s : task.steps) {
+            if (s != failed && Set.of("pending", "enqueued", "in_progress", "waiting_retry").contains(s.status)) {
+                if (s.msgId != null) {
+                    fx.cancelledMessages.computeIfAbsent(task.namespace, k -> new ArrayList<>()).add(s.msgId);
+                    s.msgId = null;
+                }
+                s.setStatus("cancelled", task, Json.object().put("reason", "step " + failed.name + " failed").toString(), fx);
+                s.completedNow = true;
+            }
+        }
+        ObjectNode taskError = Json.object().put("step", failed.name);
+        taskError.set("error", error);
+        task.error = taskError.toString();
+        task.setStatus("failed", taskError.toString(), fx);
+    }
+
+    /** Enqueues every ready step and finishes the task when all steps are complete. */
+    private void advance(TaskState task, Effects fx) {
+        if (!task.status.equals("in_progress")) {
+            return;
+        }
+        for (StepState s : task.steps) {
+            boolean ready = (s.status.equals("pending") && s.pendingDeps == 0) || (s.status.equals("waiting_retry") && s.retryDue);
+            if (ready) {
+                s.attempt++;
+                s.setStatus("enqueued", task, null, fx);
+                s.enqueuedNow = true;
+                fx.enqueue(task, s);
+            }
+        }
+        if (task.stepsComplete == task.stepsTotal) {
+            task.setStatus("complete", null, fx);
+            metrics.tasksCompleted.increment();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    record Transition(long taskId, Long stepId, String stepName, String from, String to, Integer attempt, String detail) {
+    }
+
+    record DeadLetter(TaskState task, StepState step, String reason, JsonNode error) {
+    }
+
+    record Retry(long taskId, long stepId, int attempt, long delayMs, int priority) {
+    }
+
+    static final class TaskState {
+        final long id;
+        final String namespace;
+        String status;
+        final int priority;
+        final int stepsTotal;
+        int stepsComplete;
+        final long token;
+        final String traceContext;
+        final String template;
+        final String version;
+        String error;
+        boolean dirty;
+        boolean finished;
+        final List<StepState> steps = new ArrayList<>();
+        final Map<Long, StepState> stepsById = new HashMap<>();
+
+        TaskState(long id, String namespace, String status, int priority, int stepsTotal, int stepsComplete, long token,
+                  String traceContext, String template, String version) {
+            this.id = id;
+            this.namespace = namespace;
+            this.status = status;
+            this.priority = priority;
+            this.stepsTotal = stepsTotal;
+            this.stepsComplete = stepsComplete;
+            this.token = token;
+            this.traceContext = traceContext;
+            this.template = template;
+            this.version = version;
+        }
+
+        void add(StepState s) {
+            steps.add(s);
+            stepsById.put(s.id, s);
+        }
+
+        void setStatus(String to, String detail, Effects fx) {
+            fx.transitions.add(new Transition(id, null, null, status, to, null, detail));
+            finished = to.equals("complete") || to.equals("failed") || to.equals("cancelled");
+            status = to;
+            dirty = true;
+        }
+    }
+
+    static final class StepState {
+        final long id;
+        final String name;
+        final String handler;
+        final List<String> dependsOn;
+        int pendingDeps;
+        String status;
+        int attempt;
+        final int maxAttempts;
+        final Backoff backoff;
+        final long timeoutMs;
+        Long msgId;
+        final ArrayNode errors;
+        String lastError;
+        String result;
+        Long retryDelayMs;
+        boolean retryDue;
+        boolean enqueuedNow;
+        boolean completedNow;
+        boolean dirty;
+
+        StepState(long id, String name, String handler, String[] dependsOn, int pendingDeps, String status, int attempt,
+                  int maxAttempts, Backoff backoff, long timeoutMs, Long msgId, String errors, String lastError) {
+            this.id = id;
+            this.name = name;
+            this.handler = handler;
+            this.dependsOn = List.of(dependsOn);
+            this.pendingDeps = pendingDeps;
+            this.status = status;
+            this.attempt = attempt;
+            this.maxAttempts = maxAttempts;
+            this.backoff = backoff;
+            this.timeoutMs = timeoutMs;
+            this.msgId = msgId;
+            this.errors = (ArrayNode) Json.parse(errors);
+            this.lastError = lastError;
+        }
+
+        void setStatus(String to, TaskState task, String detail, Effects fx) {
+            fx.transitions.add(new Transition(task.id, id, name, status, to, attempt, detail));
+            status = to;
+            dirty = true;
+        }
+    }
+}
