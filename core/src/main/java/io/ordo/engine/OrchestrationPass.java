@@ -55,10 +55,21 @@ final class OrchestrationPass {
 
     /** Runs one pass; returns how many messages it read. */
     int runOnce() {
-        Claim claim = dsl.transactionResult(cfg -> claim(cfg.dsl()));
+        Claim claim = claimBatch();
         if (claim.messages.isEmpty()) {
             return 0;
         }
+        applyBatch(claim);
+        return claim.messages.size();
+    }
+
+    /** Transaction 1: read a batch and lease its tasks. */
+    Claim claimBatch() {
+        return dsl.transactionResult(cfg -> claim(cfg.dsl()));
+    }
+
+    /** Transaction 2: apply a claimed batch, for the tasks whose lease is still ours. */
+    void applyBatch(Claim claim) {
         try {
             if (!claim.tokens.isEmpty()) {
                 dsl.transaction(cfg -> apply(cfg.dsl(), claim));
@@ -66,13 +77,12 @@ final class OrchestrationPass {
         } finally {
             inFlight.clear();
         }
-        return claim.messages.size();
     }
 
     private record Parsed(Message message, JsonNode body, long taskId) {
     }
 
-    private record Claim(List<Parsed> messages, Map<Long, Long> tokens) {
+    record Claim(List<Parsed> messages, Map<Long, Long> tokens) {
     }
 
     private Claim claim(DSLContext tx) {
