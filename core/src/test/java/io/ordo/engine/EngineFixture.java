@@ -33,13 +33,16 @@ final class EngineFixture implements AutoCloseable {
         return o;
     }
 
-    /** Runs the engine's leader duties every interval until closed. */
-    void runDuties(DSLContext dsl, Duration every) {
+    /** Runs the engine's leader duties every interval until closed; returns the count of leases reclaimed. */
+    java.util.concurrent.atomic.AtomicLong runDuties(DSLContext dsl, Duration every) {
         EngineDuties duties = new EngineDuties(dsl);
+        java.util.concurrent.atomic.AtomicLong reclaimed = new java.util.concurrent.atomic.AtomicLong();
         Thread t = Thread.ofPlatform().daemon().start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
-                    duties.runAll();
+                    duties.enforceStepTimeouts();
+                    duties.promoteDueRetries();
+                    reclaimed.addAndGet(duties.reclaimExpiredLeases());
                     Thread.sleep(every);
                 } catch (InterruptedException e) {
                     return;
@@ -49,6 +52,7 @@ final class EngineFixture implements AutoCloseable {
             }
         });
         open.add(t::interrupt);
+        return reclaimed;
     }
 
     <T extends AutoCloseable> T track(T resource) {
