@@ -1,0 +1,68 @@
+package io.ordo.engine;
+
+import io.ordo.task.SubmitOptions;
+import io.ordo.task.TaskClient;
+import io.ordo.template.TemplateRegistry;
+import io.ordo.testing.OrdoDatabaseExtension;
+import io.ordo.testing.TestDatabase;
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+@ExtendWith(OrdoDatabaseExtension.class)
+class PriorityTest {
+
+    @Test
+    void high_priority_goes_first_but_cannot_starve_an_older_low_priority_task(TestDatabase db) {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.chain("prio", "job", 1, "h"));
+        // one priority point is worth 10 ms of waiting: priority 100 jumps a 1 s queue, no further
+        dsl.execute("update ordo.queue set priority_step = interval '10 milliseconds' where queue_name = 'orchestration'");
+        TaskClient tasks = new TaskClient(dsl);
+        SubmitOptions high = SubmitOptions.DEFAULT.withPriority(100);
+
+        List<Long> before = submit(tasks, 30, high);       // high priority, submitted before the low one
+        long low = tasks.submit("prio", "job", null, "{}", SubmitOptions.DEFAULT);
+        List<Long> jumpers = submit(tasks, 30, high);      // newer, but within the 1 s priority advantage
+        await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> true);
+        List<Long> later = submit(tasks, 30, high);        // newer than the low one by more than their advantage
+
+        // the backlog is drained in small batches, as under contention
+        OrchestrationPass pass = new OrchestrationPass(dsl, OrchestratorSettings.defaults("prio-node").withBatchSize(5),
+                Clock.systemUTC(), new Random(3), new EngineMetrics());
+        while (pass.runOnce() > 0) {
+            // drain
+        }
+        List<Long> order = dsl.fetch("select task_id from ordo.transition where step_id is null and to_state = 'in_progress'"
+                + " order by seq").getValues(0, Long.class);
+        int lowAt = order.indexOf(low);
+        assertThat(order).hasSize(91);
+        assertThat(order.subList(0, lowAt)).as("high priority, older or only slightly newer, goes first")
+                .containsExactlyInAnyOrderElementsOf(concat(before, jumpers));
+        assertThat(order.subList(lowAt + 1, order.size())).as("the aged low-priority task beats newer high-priority work")
+                .containsExactlyInAnyOrderElementsOf(later);
+    }
+
+    private static List<Long> submit(TaskClient tasks, int n, SubmitOptions options) {
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ids.add(tasks.submit("prio", "job", null, "{}", options));
+        }
+        return ids;
+    }
+
+    private static List<Long> concat(List<Long> a, List<Long> b) {
+        List<Long> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+}
