@@ -22,6 +22,8 @@ final class Effects {
     final List<DeadLetter> deadLetters = new ArrayList<>();
     final List<Retry> retries = new ArrayList<>();
     final Map<String, List<Long>> cancelledMessages = new LinkedHashMap<>();
+    final java.util.Set<TaskState> resumeLater = new java.util.LinkedHashSet<>();
+    static final Duration RESUME_DELAY = Duration.ofSeconds(1);
     private final Map<String, List<Object[]>> enqueues = new LinkedHashMap<>();
 
     void enqueue(TaskState task, StepState step) {
@@ -69,6 +71,9 @@ final class Effects {
         for (Retry r : retries) {
             queue.send(OrchestrationPass.QUEUE, Json.write(Map.of("type", "retry_due", "task_id", r.taskId(),
                     "step_id", r.stepId(), "attempt", r.attempt())), null, Duration.ofMillis(r.delayMs()), r.priority());
+        }
+        for (TaskState t : resumeLater) {
+            queue.send(OrchestrationPass.QUEUE, Json.write(Map.of("type", "resume", "task_id", t.id)), null, RESUME_DELAY, t.priority);
         }
         if (!processedMessages.isEmpty()) {
             queue.delete(OrchestrationPass.QUEUE, processedMessages);

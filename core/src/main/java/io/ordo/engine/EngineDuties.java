@@ -25,6 +25,11 @@ public final class EngineDuties {
         return dsl.fetchOne("select ordo.reclaim_expired_leases()").get(0, Integer.class);
     }
 
+    /** Refreshes queue depths and, from them, every namespace's backpressure state. */
+    public void refreshQueueStats() {
+        dsl.execute("select ordo.refresh_queue_stats()");
+    }
+
     public void runAll() {
         enforceStepTimeouts();
         promoteDueRetries();

@@ -14,6 +14,12 @@ public final class EngineMetrics {
     final LongAdder stepsRetried = new LongAdder();
     final LongAdder tasksCompleted = new LongAdder();
     final LongAdder passErrors = new LongAdder();
+    final LongAdder backpressureDeferrals = new LongAdder();
+
+    /** Times this node held back ready steps because their namespace was saturated. */
+    public long backpressureDeferrals() {
+        return backpressureDeferrals.sum();
+    }
 
     public long messagesProcessed() {
         return messagesProcessed.sum();

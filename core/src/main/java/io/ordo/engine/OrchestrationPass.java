@@ -193,6 +193,9 @@ final class OrchestrationPass {
             tasks.get(r.get(1, Long.class)).add(s);
         }
 
+        Set<String> saturated = tasks.isEmpty() ? Set.of() : Set.copyOf(tx.fetch(
+                "select name from ordo.namespace where backpressure = 'critical' and name = any (?::text[])",
+                (Object) tasks.values().stream().map(t -> t.namespace).distinct().toArray(String[]::new)).getValues(0, String.class));
         Effects fx = new Effects();
         List<Long> processed = new ArrayList<>();
         for (Parsed p : claim.messages) {
@@ -204,7 +207,7 @@ final class OrchestrationPass {
             handle(task, p.body, fx);
         }
         for (TaskState task : tasks.values()) {
-            advance(task, fx);
+            advance(task, saturated.contains(task.namespace), fx);
         }
         fx.flush(tx, tasks.values(), processed, actor);
         metrics.messagesProcessed.add(processed.size());
@@ -217,6 +220,9 @@ final class OrchestrationPass {
                 if (task.status.equals("pending")) {
                     task.setStatus("in_progress", null, fx);
                 }
+            }
+            case "resume" -> {
+                // a namespace that was saturated may have drained: advance() below enqueues what is ready
             }
             case "step_result" -> onResult(task, body, fx);
             case "step_timeout" -> {
@@ -320,13 +326,21 @@ final class OrchestrationPass {
         task.setStatus("failed", taskError.toString(), fx);
     }
 
-    /** Enqueues every ready step and finishes the task when all steps are complete. */
-    private void advance(TaskState task, Effects fx) {
+    /**
+     * Enqueues every ready step and finishes the task when all steps are complete. While the namespace is
+     * saturated (backpressure critical) nothing is enqueued: the task is looked at again a little later.
+     */
+    private void advance(TaskState task, boolean saturated, Effects fx) {
         if (!task.status.equals("in_progress")) {
             return;
         }
         for (StepState s : task.steps) {
             boolean ready = (s.status.equals("pending") && s.pendingDeps == 0) || (s.status.equals("waiting_retry") && s.retryDue);
+            if (ready && saturated) {
+                fx.resumeLater.add(task);
+                metrics.backpressureDeferrals.increment();
+                break;
+            }
             if (ready) {
                 s.attempt++;
                 s.setStatus("enqueued", task, null, fx);

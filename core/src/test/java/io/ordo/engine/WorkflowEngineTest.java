@@ -335,10 +335,7 @@ class WorkflowEngineTest {
     }
 
     static void awaitFinished(java.util.Collection<Long> ids, Duration atMost) {
-        Long[] array = ids.toArray(Long[]::new);
-        await().atMost(atMost).pollInterval(Duration.ofMillis(50)).until(() -> dsl.fetchOne(
-                "select count(*) from ordo.task where id = any (?::bigint[]) and status in ('complete', 'failed', 'cancelled')",
-                (Object) array).get(0, Integer.class) == array.length);
+        WorkflowEngineTestSupport.awaitFinished(dsl, ids, atMost);
     }
 
     private static void sleep(long ms) {

@@ -1,0 +1,104 @@
+package io.ordo.engine;
+
+import io.ordo.task.BackpressureException;
+import io.ordo.task.SubmitOptions;
+import io.ordo.task.TaskClient;
+import io.ordo.template.TemplateRegistry;
+import io.ordo.testing.OrdoDatabaseExtension;
+import io.ordo.testing.TestDatabase;
+import org.jooq.DSLContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+@ExtendWith(OrdoDatabaseExtension.class)
+class BackpressureTest {
+
+    @Test
+    void a_namespace_without_workers_refuses_submissions_at_critical_stays_bounded_and_recovers_when_workers_come(TestDatabase db) {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.fanOut("flood", "job", 3, "echo")); // 1 → 3 → 1 steps
+        dsl.execute("select ordo.set_config('backpressure.flood.warning', '10', 'test')");
+        dsl.execute("select ordo.set_config('backpressure.flood.critical', '20', 'test')");
+        dsl.execute("select ordo.set_config('backpressure.flood.shed_below_priority', '0', 'test')");
+        TaskClient tasks = new TaskClient(dsl);
+        List<Long> accepted = new ArrayList<>();
+        try (EngineFixture fx = new EngineFixture(db)) {
+            Orchestrator orchestrator = fx.orchestrator("bp", Duration.ofSeconds(5));
+            EngineDuties duties = new EngineDuties(dsl);
+            fx.runDuties(dsl, Duration.ofMillis(50));
+            Thread stats = Thread.ofPlatform().daemon().start(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        duties.refreshQueueStats();
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (RuntimeException ignored) {
+                        // next round
+                    }
+                }
+            });
+            fx.track(stats::interrupt);
+
+            BackpressureException refused = null;
+            for (int i = 0; i < 500 && refused == null; i++) {
+                try {
+                    accepted.add(tasks.submit("flood", "job", "{}"));
+                    await().pollDelay(Duration.ofMillis(5)).until(() -> true);
+                } catch (BackpressureException e) {
+                    refused = e;
+                }
+            }
+            assertThat(refused).as("submissions are refused once the namespace is saturated").isNotNull();
+            assertThat(refused.getMessage()).contains("namespace flood is saturated").contains("critical threshold 20");
+            assertThat(refused.retryAfter()).isPositive();
+            assertThat(accepted.size()).isLessThan(500);
+            assertThat(dsl.fetchOne("select backpressure from ordo.namespace where name = 'flood'").get(0, String.class)).isEqualTo("critical");
+
+            // submissions that keep coming are refused, and the orchestrators stop feeding the queue
+            await().pollDelay(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> true);
+            assertThatThrownBy(() -> tasks.submit("flood", "job", "{}")).isInstanceOf(BackpressureException.class);
+            long depth = dsl.fetchOne("select count(*) from ordo.message where queue_name = 'ns_flood'").get(0, Long.class);
+            assertThat(depth).as("queue depth stays bounded near the critical threshold").isLessThanOrEqualTo(20 + 3 * 2);
+            assertThat(orchestrator.metrics().backpressureDeferrals()).isPositive();
+
+            // workers arrive: the namespace drains, recovers, and every accepted task completes
+            fx.track(new SqlWorker(dsl, "flood", Map.of("echo", s -> Map.of()), 2));
+            await().atMost(Duration.ofSeconds(30)).until(() ->
+                    dsl.fetchOne("select backpressure from ordo.namespace where name = 'flood'").get(0, String.class).equals("ok"));
+            accepted.add(tasks.submit("flood", "job", "{}"));
+            WorkflowEngineTestSupport.awaitFinished(dsl, accepted, Duration.ofSeconds(60));
+        }
+        assertThat(dsl.fetchOne("select count(*) from ordo.task where namespace = 'flood' and status = 'complete'").get(0, Integer.class))
+                .isEqualTo(accepted.size());
+    }
+
+    @Test
+    void above_warning_low_priority_work_is_shed_first(TestDatabase db) {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.chain("shed", "job", 1, "echo"));
+        dsl.execute("select ordo.set_config('backpressure.shed.warning', '2', 'test')");
+        dsl.execute("select ordo.set_config('backpressure.shed.critical', '100', 'test')");
+        dsl.execute("select ordo.set_config('backpressure.shed.shed_below_priority', '5', 'test')");
+        for (int i = 0; i < 3; i++) {
+            dsl.execute("select ordo.send('ns_shed', '{}')");
+        }
+        dsl.execute("select ordo.refresh_queue_stats('ns_shed')");
+        TaskClient tasks = new TaskClient(dsl);
+        long before = dsl.fetchOne("select count(*) from ordo.task").get(0, Long.class);
+        assertThatThrownBy(() -> tasks.submit("shed", "job", null, "{}", SubmitOptions.DEFAULT.withPriority(4)))
+                .isInstanceOf(BackpressureException.class)
+                .hasMessageContaining("namespace shed is above its warning threshold 2").hasMessageContaining("below priority 5 are shed");
+        assertThat(dsl.fetchOne("select count(*) from ordo.task").get(0, Long.class)).isEqualTo(before);
+        assertThat(tasks.submit("shed", "job", null, "{}", SubmitOptions.DEFAULT.withPriority(5))).isPositive();
+    }
+}
