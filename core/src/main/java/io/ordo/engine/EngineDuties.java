@@ -1,10 +1,20 @@
 package io.ordo.engine;
 
+import io.ordo.coordination.LeaderDuty;
+import io.ordo.coordination.PostgresCoordination;
 import org.jooq.DSLContext;
+import org.jooq.exception.DataAccessException;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The workflow engine's singleton duties, run by the leader: enforce step timeouts, promote retries whose
- * message is overdue, and clear expired leases. Each returns how many items it acted on.
+ * message is overdue, clear expired leases, and keep the transition log's daily partitions ahead (dropping
+ * those past retention). {@link #leaderDuties} wraps each in a transaction that first checks the leader's
+ * term, so a deposed leader's late runs change nothing.
  */
 public final class EngineDuties {
     private final DSLContext dsl;
@@ -14,15 +24,15 @@ public final class EngineDuties {
     }
 
     public int enforceStepTimeouts() {
-        return dsl.fetchOne("select ordo.enforce_step_timeouts()").get(0, Integer.class);
+        return enforceStepTimeouts(dsl);
     }
 
     public int promoteDueRetries() {
-        return dsl.fetchOne("select ordo.promote_due_retries()").get(0, Integer.class);
+        return promoteDueRetries(dsl);
     }
 
     public int reclaimExpiredLeases() {
-        return dsl.fetchOne("select ordo.reclaim_expired_leases()").get(0, Integer.class);
+        return reclaimExpiredLeases(dsl);
     }
 
     /** Refreshes queue depths and, from them, every namespace's backpressure state. */
@@ -34,5 +44,43 @@ public final class EngineDuties {
         enforceStepTimeouts();
         promoteDueRetries();
         reclaimExpiredLeases();
+    }
+
+    /** The engine's duties for a {@code LeaderElector}, each term-checked, run every {@code interval}. */
+    public List<LeaderDuty> leaderDuties(Supplier<Duration> interval, Supplier<Integer> transitionRetentionDays) {
+        return List.of(
+                termChecked("enforce-step-timeouts", interval, EngineDuties::enforceStepTimeouts),
+                termChecked("promote-due-retries", interval, EngineDuties::promoteDueRetries),
+                termChecked("reclaim-expired-leases", interval, EngineDuties::reclaimExpiredLeases),
+                termChecked("maintain-transition-log", () -> Duration.ofMinutes(10), tx -> {
+                    tx.execute("select ordo.ensure_transition_partitions(7)");
+                    return tx.fetch("select ordo.drop_transitions_before(now() - ? * interval '1 day')",
+                            transitionRetentionDays.get()).size();
+                }));
+    }
+
+    private LeaderDuty termChecked(String name, Supplier<Duration> interval, Function<DSLContext, Integer> body) {
+        return LeaderDuty.of(name, interval, term -> {
+            try {
+                dsl.transaction(cfg -> {
+                    cfg.dsl().execute("select ordo.assert_leader(?)", term);
+                    body.apply(cfg.dsl());
+                });
+            } catch (DataAccessException e) {
+                throw PostgresCoordination.translateTerm(e, term);
+            }
+        });
+    }
+
+    private static int enforceStepTimeouts(DSLContext tx) {
+        return tx.fetchOne("select ordo.enforce_step_timeouts()").get(0, Integer.class);
+    }
+
+    private static int promoteDueRetries(DSLContext tx) {
+        return tx.fetchOne("select ordo.promote_due_retries()").get(0, Integer.class);
+    }
+
+    private static int reclaimExpiredLeases(DSLContext tx) {
+        return tx.fetchOne("select ordo.reclaim_expired_leases()").get(0, Integer.class);
     }
 }
