@@ -4,15 +4,31 @@
 package io.ordo.db.generated;
 
 
+import io.ordo.db.generated.tables.Config;
+import io.ordo.db.generated.tables.ConfigHistory;
+import io.ordo.db.generated.tables.ConfigKey;
+import io.ordo.db.generated.tables.CoordKey;
+import io.ordo.db.generated.tables.CoordLock;
+import io.ordo.db.generated.tables.CoordLockWait;
 import io.ordo.db.generated.tables.DeadLetter;
+import io.ordo.db.generated.tables.Leader;
 import io.ordo.db.generated.tables.Namespace;
+import io.ordo.db.generated.tables.Node;
 import io.ordo.db.generated.tables.Queue;
 import io.ordo.db.generated.tables.Step;
 import io.ordo.db.generated.tables.Task;
 import io.ordo.db.generated.tables.TaskTemplate;
 import io.ordo.db.generated.tables.TemplateStep;
+import io.ordo.db.generated.tables.records.ConfigHistoryRecord;
+import io.ordo.db.generated.tables.records.ConfigKeyRecord;
+import io.ordo.db.generated.tables.records.ConfigRecord;
+import io.ordo.db.generated.tables.records.CoordKeyRecord;
+import io.ordo.db.generated.tables.records.CoordLockRecord;
+import io.ordo.db.generated.tables.records.CoordLockWaitRecord;
 import io.ordo.db.generated.tables.records.DeadLetterRecord;
+import io.ordo.db.generated.tables.records.LeaderRecord;
 import io.ordo.db.generated.tables.records.NamespaceRecord;
+import io.ordo.db.generated.tables.records.NodeRecord;
 import io.ordo.db.generated.tables.records.QueueRecord;
 import io.ordo.db.generated.tables.records.StepRecord;
 import io.ordo.db.generated.tables.records.TaskRecord;
@@ -38,9 +54,18 @@ public class Keys {
     // UNIQUE and PRIMARY KEY definitions
     // -------------------------------------------------------------------------
 
+    public static final UniqueKey<ConfigRecord> CONFIG_PKEY = Internal.createUniqueKey(Config.CONFIG, DSL.name("config_pkey"), new TableField[] { Config.CONFIG.KEY }, true);
+    public static final UniqueKey<ConfigHistoryRecord> CONFIG_HISTORY_PKEY = Internal.createUniqueKey(ConfigHistory.CONFIG_HISTORY, DSL.name("config_history_pkey"), new TableField[] { ConfigHistory.CONFIG_HISTORY.VERSION }, true);
+    public static final UniqueKey<ConfigKeyRecord> CONFIG_KEY_PKEY = Internal.createUniqueKey(ConfigKey.CONFIG_KEY, DSL.name("config_key_pkey"), new TableField[] { ConfigKey.CONFIG_KEY.PATTERN }, true);
+    public static final UniqueKey<CoordKeyRecord> COORD_KEY_PKEY = Internal.createUniqueKey(CoordKey.COORD_KEY, DSL.name("coord_key_pkey"), new TableField[] { CoordKey.COORD_KEY.KEY }, true);
+    public static final UniqueKey<CoordLockRecord> COORD_LOCK_FENCING_TOKEN_KEY = Internal.createUniqueKey(CoordLock.COORD_LOCK, DSL.name("coord_lock_fencing_token_key"), new TableField[] { CoordLock.COORD_LOCK.FENCING_TOKEN }, true);
+    public static final UniqueKey<CoordLockRecord> COORD_LOCK_PKEY = Internal.createUniqueKey(CoordLock.COORD_LOCK, DSL.name("coord_lock_pkey"), new TableField[] { CoordLock.COORD_LOCK.LOCK_NAME, CoordLock.COORD_LOCK.OWNER }, true);
+    public static final UniqueKey<CoordLockWaitRecord> COORD_LOCK_WAIT_PKEY = Internal.createUniqueKey(CoordLockWait.COORD_LOCK_WAIT, DSL.name("coord_lock_wait_pkey"), new TableField[] { CoordLockWait.COORD_LOCK_WAIT.OWNER, CoordLockWait.COORD_LOCK_WAIT.LOCK_NAME }, true);
     public static final UniqueKey<DeadLetterRecord> DEAD_LETTER_PKEY = Internal.createUniqueKey(DeadLetter.DEAD_LETTER, DSL.name("dead_letter_pkey"), new TableField[] { DeadLetter.DEAD_LETTER.ID }, true);
+    public static final UniqueKey<LeaderRecord> LEADER_PKEY = Internal.createUniqueKey(Leader.LEADER, DSL.name("leader_pkey"), new TableField[] { Leader.LEADER.SINGLETON }, true);
     public static final UniqueKey<NamespaceRecord> NAMESPACE_PKEY = Internal.createUniqueKey(Namespace.NAMESPACE, DSL.name("namespace_pkey"), new TableField[] { Namespace.NAMESPACE.NAME }, true);
     public static final UniqueKey<NamespaceRecord> NAMESPACE_QUEUE_NAME_KEY = Internal.createUniqueKey(Namespace.NAMESPACE, DSL.name("namespace_queue_name_key"), new TableField[] { Namespace.NAMESPACE.QUEUE_NAME }, true);
+    public static final UniqueKey<NodeRecord> NODE_PKEY = Internal.createUniqueKey(Node.NODE, DSL.name("node_pkey"), new TableField[] { Node.NODE.NODE_ID }, true);
     public static final UniqueKey<QueueRecord> QUEUE_PKEY = Internal.createUniqueKey(Queue.QUEUE, DSL.name("queue_pkey"), new TableField[] { Queue.QUEUE.QUEUE_NAME }, true);
     public static final UniqueKey<StepRecord> STEP_NAME_UNIQUE = Internal.createUniqueKey(Step.STEP, DSL.name("step_name_unique"), new TableField[] { Step.STEP.TASK_ID, Step.STEP.NAME }, true);
     public static final UniqueKey<StepRecord> STEP_PKEY = Internal.createUniqueKey(Step.STEP, DSL.name("step_pkey"), new TableField[] { Step.STEP.ID }, true);

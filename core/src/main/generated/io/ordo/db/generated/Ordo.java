@@ -4,10 +4,19 @@
 package io.ordo.db.generated;
 
 
+import io.ordo.db.generated.tables.ActiveNodes;
 import io.ordo.db.generated.tables.Archive;
+import io.ordo.db.generated.tables.Config;
+import io.ordo.db.generated.tables.ConfigHistory;
+import io.ordo.db.generated.tables.ConfigKey;
+import io.ordo.db.generated.tables.CoordKey;
+import io.ordo.db.generated.tables.CoordLock;
+import io.ordo.db.generated.tables.CoordLockWait;
 import io.ordo.db.generated.tables.DeadLetter;
+import io.ordo.db.generated.tables.Leader;
 import io.ordo.db.generated.tables.Message;
 import io.ordo.db.generated.tables.Namespace;
+import io.ordo.db.generated.tables.Node;
 import io.ordo.db.generated.tables.Queue;
 import io.ordo.db.generated.tables.Step;
 import io.ordo.db.generated.tables.Task;
@@ -43,14 +52,54 @@ public class Ordo extends SchemaImpl {
     public static final Ordo ORDO = new Ordo();
 
     /**
+     * The table <code>ordo.active_nodes</code>.
+     */
+    public final ActiveNodes ACTIVE_NODES = ActiveNodes.ACTIVE_NODES;
+
+    /**
      * The table <code>ordo.archive</code>.
      */
     public final Archive ARCHIVE = Archive.ARCHIVE;
 
     /**
+     * The table <code>ordo.config</code>.
+     */
+    public final Config CONFIG = Config.CONFIG;
+
+    /**
+     * The table <code>ordo.config_history</code>.
+     */
+    public final ConfigHistory CONFIG_HISTORY = ConfigHistory.CONFIG_HISTORY;
+
+    /**
+     * The table <code>ordo.config_key</code>.
+     */
+    public final ConfigKey CONFIG_KEY = ConfigKey.CONFIG_KEY;
+
+    /**
+     * The table <code>ordo.coord_key</code>.
+     */
+    public final CoordKey COORD_KEY = CoordKey.COORD_KEY;
+
+    /**
+     * The table <code>ordo.coord_lock</code>.
+     */
+    public final CoordLock COORD_LOCK = CoordLock.COORD_LOCK;
+
+    /**
+     * The table <code>ordo.coord_lock_wait</code>.
+     */
+    public final CoordLockWait COORD_LOCK_WAIT = CoordLockWait.COORD_LOCK_WAIT;
+
+    /**
      * The table <code>ordo.dead_letter</code>.
      */
     public final DeadLetter DEAD_LETTER = DeadLetter.DEAD_LETTER;
+
+    /**
+     * The table <code>ordo.leader</code>.
+     */
+    public final Leader LEADER = Leader.LEADER;
 
     /**
      * The table <code>ordo.message</code>.
@@ -61,6 +110,11 @@ public class Ordo extends SchemaImpl {
      * The table <code>ordo.namespace</code>.
      */
     public final Namespace NAMESPACE = Namespace.NAMESPACE;
+
+    /**
+     * The table <code>ordo.node</code>.
+     */
+    public final Node NODE = Node.NODE;
 
     /**
      * The table <code>ordo.queue</code>.
@@ -108,6 +162,8 @@ public class Ordo extends SchemaImpl {
     @Override
     public final List<Sequence<?>> getSequences() {
         return Arrays.asList(
+            Sequences.CONFIG_VERSION_SEQ,
+            Sequences.COORD_FENCING_SEQ,
             Sequences.LEASE_TOKEN_SEQ,
             Sequences.MSG_ID_SEQ
         );
@@ -116,10 +172,19 @@ public class Ordo extends SchemaImpl {
     @Override
     public final List<Table<?>> getTables() {
         return Arrays.asList(
+            ActiveNodes.ACTIVE_NODES,
             Archive.ARCHIVE,
+            Config.CONFIG,
+            ConfigHistory.CONFIG_HISTORY,
+            ConfigKey.CONFIG_KEY,
+            CoordKey.COORD_KEY,
+            CoordLock.COORD_LOCK,
+            CoordLockWait.COORD_LOCK_WAIT,
             DeadLetter.DEAD_LETTER,
+            Leader.LEADER,
             Message.MESSAGE,
             Namespace.NAMESPACE,
+            Node.NODE,
             Queue.QUEUE,
             Step.STEP,
             Task.TASK,

@@ -17,6 +17,16 @@ import org.jooq.impl.SQLDataType;
 public class Sequences {
 
     /**
+     * The sequence <code>ordo.config_version_seq</code>
+     */
+    public static final Sequence<Long> CONFIG_VERSION_SEQ = Internal.createSequence("config_version_seq", Ordo.ORDO, DSL.comment(""), SQLDataType.BIGINT.nullable(false), null, null, null, null, false, null);
+
+    /**
+     * The sequence <code>ordo.coord_fencing_seq</code>
+     */
+    public static final Sequence<Long> COORD_FENCING_SEQ = Internal.createSequence("coord_fencing_seq", Ordo.ORDO, DSL.comment(""), SQLDataType.BIGINT.nullable(false), null, null, null, null, false, null);
+
+    /**
      * The sequence <code>ordo.lease_token_seq</code>
      */
     public static final Sequence<Long> LEASE_TOKEN_SEQ = Internal.createSequence("lease_token_seq", Ordo.ORDO, DSL.comment(""), SQLDataType.BIGINT.nullable(false), null, null, null, null, false, null);

@@ -4,10 +4,19 @@
 package io.ordo.db.generated;
 
 
+import io.ordo.db.generated.tables.ActiveNodes;
 import io.ordo.db.generated.tables.Archive;
+import io.ordo.db.generated.tables.Config;
+import io.ordo.db.generated.tables.ConfigHistory;
+import io.ordo.db.generated.tables.ConfigKey;
+import io.ordo.db.generated.tables.CoordKey;
+import io.ordo.db.generated.tables.CoordLock;
+import io.ordo.db.generated.tables.CoordLockWait;
 import io.ordo.db.generated.tables.DeadLetter;
+import io.ordo.db.generated.tables.Leader;
 import io.ordo.db.generated.tables.Message;
 import io.ordo.db.generated.tables.Namespace;
+import io.ordo.db.generated.tables.Node;
 import io.ordo.db.generated.tables.Queue;
 import io.ordo.db.generated.tables.Step;
 import io.ordo.db.generated.tables.Task;
@@ -23,14 +32,54 @@ import io.ordo.db.generated.tables.Transition;
 public class Tables {
 
     /**
+     * The table <code>ordo.active_nodes</code>.
+     */
+    public static final ActiveNodes ACTIVE_NODES = ActiveNodes.ACTIVE_NODES;
+
+    /**
      * The table <code>ordo.archive</code>.
      */
     public static final Archive ARCHIVE = Archive.ARCHIVE;
 
     /**
+     * The table <code>ordo.config</code>.
+     */
+    public static final Config CONFIG = Config.CONFIG;
+
+    /**
+     * The table <code>ordo.config_history</code>.
+     */
+    public static final ConfigHistory CONFIG_HISTORY = ConfigHistory.CONFIG_HISTORY;
+
+    /**
+     * The table <code>ordo.config_key</code>.
+     */
+    public static final ConfigKey CONFIG_KEY = ConfigKey.CONFIG_KEY;
+
+    /**
+     * The table <code>ordo.coord_key</code>.
+     */
+    public static final CoordKey COORD_KEY = CoordKey.COORD_KEY;
+
+    /**
+     * The table <code>ordo.coord_lock</code>.
+     */
+    public static final CoordLock COORD_LOCK = CoordLock.COORD_LOCK;
+
+    /**
+     * The table <code>ordo.coord_lock_wait</code>.
+     */
+    public static final CoordLockWait COORD_LOCK_WAIT = CoordLockWait.COORD_LOCK_WAIT;
+
+    /**
      * The table <code>ordo.dead_letter</code>.
      */
     public static final DeadLetter DEAD_LETTER = DeadLetter.DEAD_LETTER;
+
+    /**
+     * The table <code>ordo.leader</code>.
+     */
+    public static final Leader LEADER = Leader.LEADER;
 
     /**
      * The table <code>ordo.message</code>.
@@ -41,6 +90,11 @@ public class Tables {
      * The table <code>ordo.namespace</code>.
      */
     public static final Namespace NAMESPACE = Namespace.NAMESPACE;
+
+    /**
+     * The table <code>ordo.node</code>.
+     */
+    public static final Node NODE = Node.NODE;
 
     /**
      * The table <code>ordo.queue</code>.

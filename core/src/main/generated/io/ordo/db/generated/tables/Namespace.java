@@ -76,6 +76,16 @@ public class Namespace extends TableImpl<NamespaceRecord> {
      */
     public final TableField<NamespaceRecord, OffsetDateTime> CREATED_AT = createField(DSL.name("created_at"), SQLDataType.TIMESTAMPWITHTIMEZONE(6).nullable(false).defaultValue(DSL.field(DSL.raw("now()"), SQLDataType.TIMESTAMPWITHTIMEZONE)), this, "");
 
+    /**
+     * The column <code>ordo.namespace.backpressure</code>.
+     */
+    public final TableField<NamespaceRecord, String> BACKPRESSURE = createField(DSL.name("backpressure"), SQLDataType.CLOB.nullable(false).defaultValue(DSL.field(DSL.raw("'ok'::text"), SQLDataType.CLOB)), this, "");
+
+    /**
+     * The column <code>ordo.namespace.backpressure_changed_at</code>.
+     */
+    public final TableField<NamespaceRecord, OffsetDateTime> BACKPRESSURE_CHANGED_AT = createField(DSL.name("backpressure_changed_at"), SQLDataType.TIMESTAMPWITHTIMEZONE(6).nullable(false).defaultValue(DSL.field(DSL.raw("now()"), SQLDataType.TIMESTAMPWITHTIMEZONE)), this, "");
+
     private Namespace(Name alias, Table<NamespaceRecord> aliased) {
         this(alias, aliased, (Field<?>[]) null, null);
     }
@@ -198,6 +208,7 @@ public class Namespace extends TableImpl<NamespaceRecord> {
     @Override
     public List<Check<NamespaceRecord>> getChecks() {
         return Arrays.asList(
+            Internal.createCheck(this, DSL.name("namespace_backpressure_valid"), "((backpressure = ANY (ARRAY['ok'::text, 'warning'::text, 'critical'::text])))", true),
             Internal.createCheck(this, DSL.name("namespace_name_valid"), "((name ~ '^[a-z][a-z0-9_]{0,39}$'::text))", true)
         );
     }

@@ -62,6 +62,34 @@ public class NamespaceRecord extends UpdatableRecordImpl<NamespaceRecord> {
         return (OffsetDateTime) get(2);
     }
 
+    /**
+     * Setter for <code>ordo.namespace.backpressure</code>.
+     */
+    public void setBackpressure(String value) {
+        set(3, value);
+    }
+
+    /**
+     * Getter for <code>ordo.namespace.backpressure</code>.
+     */
+    public String getBackpressure() {
+        return (String) get(3);
+    }
+
+    /**
+     * Setter for <code>ordo.namespace.backpressure_changed_at</code>.
+     */
+    public void setBackpressureChangedAt(OffsetDateTime value) {
+        set(4, value);
+    }
+
+    /**
+     * Getter for <code>ordo.namespace.backpressure_changed_at</code>.
+     */
+    public OffsetDateTime getBackpressureChangedAt() {
+        return (OffsetDateTime) get(4);
+    }
+
     // -------------------------------------------------------------------------
     // Primary key information
     // -------------------------------------------------------------------------
@@ -85,12 +113,14 @@ public class NamespaceRecord extends UpdatableRecordImpl<NamespaceRecord> {
     /**
      * Create a detached, initialised NamespaceRecord
      */
-    public NamespaceRecord(String name, String queueName, OffsetDateTime createdAt) {
+    public NamespaceRecord(String name, String queueName, OffsetDateTime createdAt, String backpressure, OffsetDateTime backpressureChangedAt) {
         super(Namespace.NAMESPACE);
 
         setName(name);
         setQueueName(queueName);
         setCreatedAt(createdAt);
+        setBackpressure(backpressure);
+        setBackpressureChangedAt(backpressureChangedAt);
         resetTouchedOnNotNull();
     }
 }
