@@ -424,7 +424,7 @@ $$;
 -- JSON strings like "250ms", "5s", "2m", "1h", "1d"; their min and max are in milliseconds.
 create table ordo.config_key (
     pattern      text primary key check (pattern ~ '^[a-z][a-z0-9_.*]*$'),
-    type         text    not null check (type in ('integer', 'number', 'boolean', 'string', 'duration')),
+    type         text    not null check (type in ('integer', 'boolean', 'string', 'duration')),
     min_value    numeric,
     max_value    numeric,
     allowed      text[],
@@ -506,9 +506,7 @@ $$
         when k.type = 'boolean' then 'true or false'
         when k.type = 'duration' then 'a duration (like 250ms, 5s, 2m, 1h) between '
                                       || ordo.format_duration_ms(k.min_value) || ' and ' || ordo.format_duration_ms(k.max_value)
-        when k.type in ('integer', 'number') then
-            case k.type when 'integer' then 'an integer' else 'a number' end
-            || coalesce(' between ' || k.min_value || ' and ' || k.max_value, '')
+        when k.type = 'integer' then 'an integer' || coalesce(' between ' || k.min_value || ' and ' || k.max_value, '')
         else 'a string'
     end
 $$;
@@ -535,14 +533,13 @@ begin
     end if;
     v_ok := case k.type
         when 'integer' then jsonb_typeof(p_value) = 'number' and (p_value #>> '{}')::numeric = trunc((p_value #>> '{}')::numeric)
-        when 'number' then jsonb_typeof(p_value) = 'number'
         when 'boolean' then jsonb_typeof(p_value) = 'boolean'
         when 'string' then jsonb_typeof(p_value) = 'string'
         when 'duration' then jsonb_typeof(p_value) = 'string' and ordo.duration_ms(p_value #>> '{}') is not null
     end;
     if v_ok then
         v_number := case when k.type = 'duration' then ordo.duration_ms(p_value #>> '{}')
-                         when k.type in ('integer', 'number') then (p_value #>> '{}')::numeric end;
+                         when k.type = 'integer' then (p_value #>> '{}')::numeric end;
         v_ok := (k.min_value is null or v_number >= k.min_value)
             and (k.max_value is null or v_number <= k.max_value)
             and (k.allowed is null or (p_value #>> '{}') = any (k.allowed));

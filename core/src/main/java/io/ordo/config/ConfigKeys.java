@@ -1,0 +1,108 @@
+package io.ordo.config;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The registry of known config keys, with their defaults. The same keys, types and ranges are rows of
+ * {@code ordo.config_key} (migration V3), which {@code ordo.set_config} enforces on every write; a test
+ * keeps the two equal.
+ */
+public final class ConfigKeys {
+    public static final String POLL_INTERVAL_MIN = "queue.poll_interval_min";
+    public static final String POLL_INTERVAL_MAX = "queue.poll_interval_max";
+    public static final String QUEUE_STATS_REFRESH_INTERVAL = "queue.stats_refresh_interval";
+    public static final String ORCHESTRATOR_BATCH_SIZE = "orchestrator.batch_size";
+    public static final String WORKER_BATCH_SIZE = "worker.batch_size";
+    public static final String LEASE_TTL = "lease.ttl";
+    public static final String ELECTION_INTERVAL = "election.interval";
+    public static final String HEARTBEAT_INTERVAL = "node.heartbeat_interval";
+    public static final String ARCHIVE_RETENTION_DAYS = "archive.retention_days";
+    public static final String ARCHIVE_DAYS_AHEAD = "archive.days_ahead";
+    public static final String ARCHIVE_MAINTENANCE_INTERVAL = "archive.maintenance_interval";
+    public static final String LOG_LEVEL = "log.level";
+    public static final String BACKPRESSURE_WARNING = "backpressure.*.warning";
+    public static final String BACKPRESSURE_CRITICAL = "backpressure.*.critical";
+    public static final String BACKPRESSURE_SHED_BELOW_PRIORITY = "backpressure.*.shed_below_priority";
+
+    public static final List<ConfigKey> ALL = List.of(
+            duration(POLL_INTERVAL_MIN, 1, 60_000, "shortest wait between polls of an idle queue", Duration.ofMillis(50)),
+            duration(POLL_INTERVAL_MAX, 1, 300_000, "longest wait between polls of an idle queue", Duration.ofSeconds(2)),
+            duration(QUEUE_STATS_REFRESH_INTERVAL, 100, 3_600_000, "how often the leader refreshes queue statistics", Duration.ofSeconds(5)),
+            integer(ORCHESTRATOR_BATCH_SIZE, 1, 10_000, "messages an orchestrator reads per batch", 100),
+            integer(WORKER_BATCH_SIZE, 1, 10_000, "steps a worker reads per batch", 10),
+            duration(LEASE_TTL, 1000, 3_600_000, "how long a claim lives without a heartbeat", Duration.ofSeconds(30)),
+            duration(ELECTION_INTERVAL, 100, 300_000, "how often nodes try to become leader", Duration.ofSeconds(5)),
+            duration(HEARTBEAT_INTERVAL, 100, 300_000, "how often nodes heartbeat; suspect after 2 missed, down after 3", Duration.ofSeconds(5)),
+            integer(ARCHIVE_RETENTION_DAYS, 1, 3650, "days archived messages are kept", 7),
+            integer(ARCHIVE_DAYS_AHEAD, 1, 366, "days of archive partitions created ahead", 7),
+            duration(ARCHIVE_MAINTENANCE_INTERVAL, 1000, 86_400_000, "how often the leader maintains archive partitions", Duration.ofMinutes(10)),
+            new ConfigKey(LOG_LEVEL, ConfigType.STRING, null, null, List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR"),
+                    "log level of every node", "INFO"),
+            integer(BACKPRESSURE_WARNING, 0, 1_000_000_000, "queue depth of a namespace that raises a warning", 10_000),
+            integer(BACKPRESSURE_CRITICAL, 1, 1_000_000_000, "queue depth of a namespace above which submission is refused", 50_000),
+            integer(BACKPRESSURE_SHED_BELOW_PRIORITY, -1000, 1000, "above warning depth, work below this priority is shed", 0));
+
+    static {
+        for (ConfigKey k : ALL) {
+            k.check(k.pattern(), k.defaultValue());
+        }
+    }
+
+    private ConfigKeys() {
+    }
+
+    /** The key's registry entry, if it is known. */
+    public static Optional<ConfigKey> find(String key) {
+        return ALL.stream().filter(k -> k.matches(key)).findFirst();
+    }
+
+    /** The key's registry entry; throws naming the key and listing the known ones if it is unknown. */
+    public static ConfigKey require(String key) {
+        return find(key).orElseThrow(() -> new InvalidConfigException(key, "unknown config key \"" + key + "\": known keys are "
+                + String.join(", ", ALL.stream().map(k -> k.pattern().replace("*", "<namespace>")).sorted().toList())));
+    }
+
+    /** The typed value of a raw string for a key, validated. */
+    public static Object parse(String key, String raw) {
+        return require(key).parse(key, raw);
+    }
+
+    /**
+     * Config values from environment variables: {@code ORDO_ELECTION_INTERVAL=2s} sets {@code election.interval},
+     * {@code ORDO_BACKPRESSURE_FULFILLMENT_CRITICAL=900} sets {@code backpressure.fulfillment.critical}. Other
+     * variables are ignored. Returns key → raw value.
+     */
+    public static Map<String, String> fromEnvironment(Map<String, String> environment) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : environment.entrySet()) {
+            for (ConfigKey k : ALL) {
+                String env = k.envName();
+                if (!k.pattern().contains("*")) {
+                    if (e.getKey().equals(env)) {
+                        out.put(k.pattern(), e.getValue());
+                    }
+                    continue;
+                }
+                Matcher m = Pattern.compile("^" + Pattern.quote(env).replace("*", "\\E([A-Z][A-Z0-9_]{0,39})\\Q") + "$").matcher(e.getKey());
+                if (m.matches()) {
+                    out.put(k.pattern().replace("*", m.group(1).toLowerCase(java.util.Locale.ROOT)), e.getValue());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static ConfigKey duration(String key, long minMillis, long maxMillis, String description, Duration dflt) {
+        return new ConfigKey(key, ConfigType.DURATION, minMillis, maxMillis, null, description, dflt);
+    }
+
+    private static ConfigKey integer(String key, long min, long max, String description, long dflt) {
+        return new ConfigKey(key, ConfigType.INTEGER, min, max, null, description, dflt);
+    }
+}
