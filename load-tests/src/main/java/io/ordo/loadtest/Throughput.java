@@ -2,6 +2,8 @@ package io.ordo.loadtest;
 
 import org.HdrHistogram.Histogram;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * Runs the same unit of work on a few threads for a fixed time and counts what it handled.
  */
 public final class Throughput {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final long MAX_LATENCY_MICROS = Duration.ofMinutes(1).toNanos() / 1000;
 
     private Throughput() {
@@ -41,8 +44,9 @@ public final class Throughput {
      * @param elapsed   from the common start to the last thread's end
      * @param latency   latency of each counted call, in microseconds
      * @param drained   a consuming worker found nothing left before the time was up
+     * @param clientCpu CPU time the benchmark threads spent (JDBC, jOOQ, pool: the client's share of the work)
      */
-    public record Result(long messages, long calls, Duration elapsed, Histogram latency, boolean drained) {
+    public record Result(long messages, long calls, Duration elapsed, Histogram latency, boolean drained, Duration clientCpu) {
         public double messagesPerSecond() {
             return messages / (elapsed.toNanos() / 1e9);
         }
@@ -52,7 +56,12 @@ public final class Throughput {
             Histogram both = latency.copy();
             both.add(other.latency);
             return new Result(messages + other.messages, calls + other.calls, elapsed.plus(other.elapsed), both,
-                    drained || other.drained);
+                    drained || other.drained, clientCpu.plus(other.clientCpu));
+        }
+
+        /** Client CPU per message, in microseconds. */
+        public double clientCpuMicrosPerMessage() {
+            return messages == 0 ? 0.0 : clientCpu.toNanos() / 1000.0 / messages;
         }
 
         public double latencyMillis(double percentile) {
@@ -110,14 +119,16 @@ public final class Throughput {
         long calls = 0;
         long end = startNanos[0];
         boolean drained = false;
+        long cpu = 0;
         for (Lane lane : lanes) {
+            cpu += lane.cpuNanos;
             latency.add(lane.latency);
             messages += lane.messages;
             calls += lane.calls;
             end = Math.max(end, lane.endNanos);
             drained |= lane.drained;
         }
-        return new Result(messages, calls, Duration.ofNanos(end - startNanos[0]), latency, drained);
+        return new Result(messages, calls, Duration.ofNanos(end - startNanos[0]), latency, drained, Duration.ofNanos(cpu));
     }
 
     private static final class Lane {
@@ -126,8 +137,18 @@ public final class Throughput {
         long calls;
         long endNanos;
         boolean drained;
+        long cpuNanos;
 
         void work(Worker worker, long deadline) throws Exception {
+            long cpuStart = THREADS.getCurrentThreadCpuTime();
+            try {
+                loop(worker, deadline);
+            } finally {
+                cpuNanos = THREADS.getCurrentThreadCpuTime() - cpuStart;
+            }
+        }
+
+        private void loop(Worker worker, long deadline) throws Exception {
             while (true) {
                 long t0 = System.nanoTime();
                 int n = worker.call();

@@ -585,6 +585,7 @@ public final class QueueBenchmark {
         line.put("seconds", round(f.result().elapsed().toNanos() / 1e9, 3));
         line.put("p50_ms", round(f.result().latencyMillis(50), 3));
         line.put("p99_ms", round(f.result().latencyMillis(99), 3));
+        line.put("client_cpu_us_per_msg", round(f.result().clientCpuMicrosPerMessage(), 2));
         line.put("drained", f.result().drained());
         line.put("threads", options.threads());
         line.put("rounds", options.rounds());
@@ -602,12 +603,13 @@ public final class QueueBenchmark {
         out.println();
         out.printf(Locale.ROOT, "queue benchmark: PostgreSQL %s, %d threads, %d s per figure in %d rounds after %d s warm-up%n",
                 server, options.threads(), options.measure().toSeconds(), options.rounds(), options.warmup().toSeconds());
-        out.printf(Locale.ROOT, "%-12s %6s %-8s %14s %11s %9s %9s%n", "op", "batch", "impl", "msg/s", "vs plain", "p50 ms", "p99 ms");
+        out.printf(Locale.ROOT, "%-12s %6s %-8s %12s %9s %8s %8s %16s%n",
+                "op", "batch", "impl", "msg/s", "vs plain", "p50 ms", "p99 ms", "client µs/msg");
         for (Figure f : figures) {
-            out.printf(Locale.ROOT, "%-12s %6d %-8s %,14.0f %11s %9.2f %9.2f%n",
+            out.printf(Locale.ROOT, "%-12s %6d %-8s %,12.0f %9s %8.2f %8.2f %16.1f%n",
                     f.op().op, f.op().batch, f.impl().key(), f.result().messagesPerSecond(),
                     f.ratio() == null ? "" : String.format(Locale.ROOT, "%.2fx", f.ratio()),
-                    f.result().latencyMillis(50), f.result().latencyMillis(99));
+                    f.result().latencyMillis(50), f.result().latencyMillis(99), f.result().clientCpuMicrosPerMessage());
         }
     }
 
