@@ -44,10 +44,11 @@ public final class ConfigKeys {
             duration(ARCHIVE_MAINTENANCE_INTERVAL, 1000, 86_400_000, "how often the leader maintains archive partitions", Duration.ofMinutes(10)),
             new ConfigKey(LOG_LEVEL, ConfigType.STRING, null, null, List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR"),
                     "log level of every node", "INFO"),
-            integer(BACKPRESSURE_WARNING, 0, 1_000_000_000, "queue depth of a namespace that raises a warning", 10_000),
-            integer(BACKPRESSURE_CRITICAL, 1, 1_000_000_000, "queue depth of a namespace above which submission is refused", 50_000),
+            integer(BACKPRESSURE_WARNING, 0, 1_000_000_000, "queue depth of a namespace that raises a warning", 50_000),
+            integer(BACKPRESSURE_CRITICAL, 1, 1_000_000_000, "queue depth of a namespace above which submission is refused", 100_000),
             integer(BACKPRESSURE_SHED_BELOW_PRIORITY, -1000, 1000, "above warning depth, work below this priority is shed", 0));
 
+    // the backpressure defaults are also those of ordo.backpressure_default() (V6)
     static {
         for (ConfigKey k : ALL) {
             k.check(k.pattern(), k.defaultValue());

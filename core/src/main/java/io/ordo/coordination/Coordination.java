@@ -133,6 +133,11 @@ public interface Coordination extends AutoCloseable {
     /** Every registered node, down ones included, sorted by id. */
     List<ClusterNode> nodes();
 
+    /** Registered nodes that are not down (active, suspect or draining), sorted by id; SQL: {@code ordo.active_nodes}. */
+    default List<ClusterNode> activeNodes() {
+        return nodes().stream().filter(n -> n.status() != NodeStatus.DOWN).toList();
+    }
+
     Optional<ClusterNode> node(String nodeId);
 
     /**

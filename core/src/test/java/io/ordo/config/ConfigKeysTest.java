@@ -72,7 +72,7 @@ class ConfigKeysTest {
         assertThat(config.version()).isEqualTo(7);
         assertThat(config.electionInterval()).isEqualTo(Duration.ofSeconds(1));
         assertThat(config.heartbeatInterval()).isEqualTo(Duration.ofSeconds(5));
-        assertThat(config.backpressure("fulfillment")).isEqualTo(new Backpressure(10_000, 500, 0));
+        assertThat(config.backpressure("fulfillment")).isEqualTo(new Backpressure(50_000, 500, 0));
         assertThat(config.backpressure("inventory")).isEqualTo(Backpressure.defaults());
         assertThat(ClusterConfig.defaults().logLevel()).isEqualTo("INFO");
     }

@@ -162,6 +162,14 @@ class DistributedConfigTest {
         }
     }
 
+    @Test
+    void backpressure_defaults_are_those_the_submission_sql_uses() {
+        Backpressure java = Backpressure.defaults();
+        assertThat(dsl.fetchOne("select ordo.backpressure_default('warning'), ordo.backpressure_default('critical'),"
+                + " ordo.backpressure_default('shed_below_priority')").intoArray())
+                .containsExactly(java.warning(), java.critical(), (long) java.shedBelowPriority());
+    }
+
     private static String describe(Record r) {
         String[] allowed = r.get("allowed", String[].class);
         return r.get("pattern") + " " + r.get("type") + " " + r.get(2) + " " + r.get(3) + " "

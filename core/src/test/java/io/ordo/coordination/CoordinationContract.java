@@ -416,6 +416,7 @@ abstract class CoordinationContract {
         assertThat(mine(coordination.markStaleNodes(leader.term()))).containsExactly(new NodeStatusChange(quiet, NodeStatus.DOWN));
         assertThat(coordination.node(quiet).orElseThrow().status()).isEqualTo(NodeStatus.DOWN);
         assertThat(coordination.node(lively).orElseThrow().status()).isEqualTo(NodeStatus.ACTIVE);
+        assertThat(coordination.activeNodes()).extracting(ClusterNode::id).contains(lively).doesNotContain(quiet);
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(announced)
                 .anySatisfy(p -> assertThat(p).contains(quiet).contains("\"suspect\""))
                 .anySatisfy(p -> assertThat(p).contains(quiet).contains("\"down\"").contains("\"term\": " + leader.term())));
