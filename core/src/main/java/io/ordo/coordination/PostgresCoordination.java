@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ordo.InvalidInputException;
 import io.ordo.OrdoException;
 import io.ordo.db.Database;
+import io.ordo.db.NotificationListener;
 import io.ordo.db.SqlErrors;
 import org.jooq.DSLContext;
 import org.jooq.Field;
@@ -57,7 +58,7 @@ public final class PostgresCoordination implements Coordination {
     private final DSLContext dsl;
     private final Clock clock;
     private final Subscribers subscribers = new Subscribers("ordo-coordination-delivery");
-    private final PgNotificationListener listener;
+    private final NotificationListener listener;
     private final Map<String, LeaderSession> leaderSessions = new ConcurrentHashMap<>();
     private final AtomicLong published = new AtomicLong();
 
@@ -65,7 +66,7 @@ public final class PostgresCoordination implements Coordination {
         this.database = database;
         this.dsl = database.dsl();
         this.clock = clock;
-        this.listener = new PgNotificationListener(database, subscribers);
+        this.listener = new NotificationListener(database, subscribers, "coordination-listener");
     }
 
     // ---- publish / subscribe

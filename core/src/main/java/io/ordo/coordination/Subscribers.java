@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /** The handlers of each channel and the one thread that delivers to them, shared by both adapters. */
-final class Subscribers implements AutoCloseable {
+final class Subscribers implements AutoCloseable, io.ordo.db.NotificationListener.Sink {
     private static final System.Logger LOG = System.getLogger(Subscribers.class.getName());
 
     private final Map<String, List<Handler>> byChannel = new ConcurrentHashMap<>();
@@ -30,7 +30,8 @@ final class Subscribers implements AutoCloseable {
     }
 
     /** Channels that have at least one handler. */
-    Set<String> channels() {
+    @Override
+    public Set<String> channels() {
         return byChannel.keySet();
     }
 
@@ -40,7 +41,8 @@ final class Subscribers implements AutoCloseable {
     }
 
     /** Hands the payload to the channel's current handlers, in order, on the delivery thread. */
-    void deliver(String channel, String payload) {
+    @Override
+    public void deliver(String channel, String payload) {
         List<Handler> list = byChannel.get(channel);
         if (list == null || list.isEmpty()) {
             return;

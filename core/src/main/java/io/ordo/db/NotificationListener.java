@@ -1,6 +1,5 @@
-package io.ordo.coordination;
+package io.ordo.db;
 
-import io.ordo.db.Database;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
@@ -10,41 +9,64 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 /**
- * One dedicated connection that LISTENs on every channel with a subscriber and hands notifications to
- * {@link Subscribers}. It follows the subscriber set (LISTEN/UNLISTEN) and reconnects with backoff when the
- * connection drops; notifications sent while it is disconnected are lost.
+ * One dedicated connection that LISTENs on every channel its {@link Sink} wants and hands it the
+ * notifications. It follows the sink's channel set (LISTEN/UNLISTEN) and reconnects with backoff when the
+ * connection drops; notifications sent while it is disconnected are lost, so the sink is told when it
+ * reconnects. The coordination port's pub/sub and the queues' wake-ups both run on it.
  */
-final class PgNotificationListener implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(PgNotificationListener.class.getName());
+public final class NotificationListener implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(NotificationListener.class.getName());
     private static final int POLL_MILLIS = 50;
+    /** Channel names are quoted identifiers; allow only what needs no escaping. */
+    private static final Pattern CHANNEL = Pattern.compile("[a-z][a-z0-9_.]{0,62}");
+
+    /** Where notifications go. */
+    public interface Sink {
+        /** The channels to LISTEN on now. */
+        Set<String> channels();
+
+        void deliver(String channel, String payload);
+
+        /** The connection was (re)established: anything sent meanwhile was missed. */
+        default void reconnected() {
+        }
+    }
 
     private final Database database;
-    private final Subscribers subscribers;
+    private final Sink subscribers;
+    private final String purpose;
     private final Set<String> listening = ConcurrentHashMap.newKeySet();
     private final Object changed = new Object();
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Connection connection;
 
-    PgNotificationListener(Database database, Subscribers subscribers) {
+    public NotificationListener(Database database, Sink sink, String purpose) {
         this.database = database;
-        this.subscribers = subscribers;
+        this.subscribers = sink;
+        this.purpose = purpose;
         try {
-            this.connection = database.openDedicatedConnection("coordination-listener");
+            this.connection = database.openDedicatedConnection(purpose);
         } catch (SQLException e) {
-            LOG.log(System.Logger.Level.WARNING, "coordination listener cannot connect yet, will retry: " + e.getMessage());
+            LOG.log(System.Logger.Level.WARNING, purpose + " cannot connect yet, will retry: " + e.getMessage());
         }
-        this.thread = Thread.ofPlatform().daemon().name("ordo-coordination-listener").start(this::loop);
+        this.thread = Thread.ofPlatform().daemon().name("ordo-" + purpose).start(this::loop);
     }
 
-    boolean connected() {
+    public boolean connected() {
         return connection != null;
     }
 
+    /** Whether the channel is LISTENed on the live connection. */
+    public boolean isListening(String channel) {
+        return listening.contains(channel);
+    }
+
     /** Waits until the channel is LISTENed on the live connection; returns whether it is. */
-    boolean awaitListening(String channel, Duration timeout) throws InterruptedException {
+    public boolean awaitListening(String channel, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (changed) {
             while (!listening.contains(channel)) {
@@ -63,8 +85,9 @@ final class PgNotificationListener implements AutoCloseable {
         while (running) {
             try {
                 if (connection == null) {
-                    connection = database.openDedicatedConnection("coordination-listener");
+                    connection = database.openDedicatedConnection(purpose);
                     backoff = Duration.ofMillis(100);
+                    subscribers.reconnected();
                 }
                 follow(connection);
                 PGNotification[] notifications = connection.unwrap(PGConnection.class).getNotifications(POLL_MILLIS);
@@ -77,7 +100,7 @@ final class PgNotificationListener implements AutoCloseable {
                 if (!running) {
                     break;
                 }
-                LOG.log(System.Logger.Level.WARNING, "coordination listener lost its connection, reconnecting in "
+                LOG.log(System.Logger.Level.WARNING, purpose + " lost its connection, reconnecting in "
                         + backoff.toMillis() + " ms: " + e.getMessage());
                 closeConnection();
                 try {
@@ -97,8 +120,7 @@ final class PgNotificationListener implements AutoCloseable {
         for (String channel : subscribers.channels()) {
             if (!listening.contains(channel)) {
                 try (Statement st = c.createStatement()) {
-                    // channel names are validated by Names.channel: lower-case letters, digits, '_' and '.'
-                    st.execute("LISTEN \"" + Names.channel(channel) + "\"");
+                    st.execute("LISTEN \"" + checked(channel) + "\"");
                 }
                 synchronized (changed) {
                     listening.add(channel);
@@ -107,13 +129,20 @@ final class PgNotificationListener implements AutoCloseable {
             }
         }
         for (String channel : listening) {
-            if (!subscribers.has(channel)) {
+            if (!subscribers.channels().contains(channel)) {
                 try (Statement st = c.createStatement()) {
-                    st.execute("UNLISTEN \"" + Names.channel(channel) + "\"");
+                    st.execute("UNLISTEN \"" + checked(channel) + "\"");
                 }
                 listening.remove(channel);
             }
         }
+    }
+
+    private static String checked(String channel) {
+        if (!CHANNEL.matcher(channel).matches()) {
+            throw new IllegalArgumentException("channel must match " + CHANNEL.pattern() + ", got " + channel);
+        }
+        return channel;
     }
 
     private void closeConnection() {
