@@ -43,24 +43,15 @@ $$
     select count(*)::integer from changed
 $$;
 
--- Queue statistics now also drive the namespaces' backpressure state.
-create or replace function ordo.refresh_queue_stats(queue text default null)
-    returns void
-    language sql as
+-- The leader's statistics refresh now also moves the namespaces' backpressure state.
+create or replace function ordo.duty_refresh_queue_stats(p_term bigint) returns void
+    language plpgsql as
 $$
-    update ordo.queue q
-    set stats_depth = coalesce(s.depth, 0),
-        stats_visible_depth = coalesce(s.visible, 0),
-        stats_refreshed_at = clock_timestamp()
-    from ordo.queue q2
-    left join lateral (
-        select count(*) as depth, count(*) filter (where m.vt <= clock_timestamp()) as visible
-        from ordo.message m
-        where m.queue_name = q2.queue_name
-    ) s on true
-    where q.queue_name = q2.queue_name
-      and (refresh_queue_stats.queue is null or q2.queue_name = refresh_queue_stats.queue);
-    select ordo.refresh_backpressure();
+begin
+    perform ordo.assert_leader(p_term);
+    perform ordo.refresh_queue_stats();
+    perform ordo.refresh_backpressure();
+end
 $$;
 
 -- Refuses a submission (OR429, retryable) when the namespace is saturated, or when it is above its

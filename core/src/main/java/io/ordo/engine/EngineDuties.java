@@ -37,7 +37,7 @@ public final class EngineDuties {
 
     /** Refreshes queue depths and, from them, every namespace's backpressure state. */
     public void refreshQueueStats() {
-        dsl.execute("select ordo.refresh_queue_stats()");
+        dsl.execute("select ordo.refresh_queue_stats(), ordo.refresh_backpressure()");
     }
 
     public void runAll() {

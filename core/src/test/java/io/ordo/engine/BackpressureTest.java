@@ -92,7 +92,7 @@ class BackpressureTest {
         for (int i = 0; i < 3; i++) {
             dsl.execute("select ordo.send('ns_shed', '{}')");
         }
-        dsl.execute("select ordo.refresh_queue_stats('ns_shed')");
+        dsl.execute("select ordo.refresh_queue_stats('ns_shed'), ordo.refresh_backpressure()");
         TaskClient tasks = new TaskClient(dsl);
         long before = dsl.fetchOne("select count(*) from ordo.task").get(0, Long.class);
         assertThatThrownBy(() -> tasks.submit("shed", "job", null, "{}", SubmitOptions.DEFAULT.withPriority(4)))
