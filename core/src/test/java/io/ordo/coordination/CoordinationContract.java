@@ -1,5 +1,7 @@
 package io.ordo.coordination;
 
+import io.ordo.testing.SettableClock;
+
 import io.ordo.InvalidInputException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

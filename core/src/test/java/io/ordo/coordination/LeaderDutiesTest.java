@@ -1,5 +1,7 @@
 package io.ordo.coordination;
 
+import io.ordo.testing.SettableClock;
+
 import io.ordo.queue.QueueClient;
 import io.ordo.testing.OrdoDatabaseExtension;
 import io.ordo.testing.TestDatabase;

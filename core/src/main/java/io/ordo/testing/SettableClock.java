@@ -1,4 +1,4 @@
-package io.ordo.coordination;
+package io.ordo.testing;
 
 import java.time.Clock;
 import java.time.Duration;
