@@ -175,7 +175,7 @@ public final class QueueBenchmark {
         }
     }
 
-    /** One measured figure. {@code ratio} is Ordo/plain, null for the plain figure itself. */
+    /** One measured figure. {@code ratio} is its rate over plain's, null for the plain figure itself. */
     record Figure(Op op, Impl impl, Result result, Double ratio) {
     }
 
@@ -191,7 +191,7 @@ public final class QueueBenchmark {
         this.server = bench.database().dsl().fetchValue("show server_version", String.class) + " (" + bench.description() + ")";
     }
 
-    public static void usage(PrintStream out) {
+    private static void usage(PrintStream out) {
         out.println("""
                 usage: ./ordo bench queue [--seconds N] [--rounds N] [--warmup N] [--threads N] [--ops LIST] [--impls LIST] [--out FILE]
 
