@@ -125,6 +125,20 @@ create function ordo.sent_sequence(queue text) returns regclass
     language sql stable as
 $$ select ('ordo.' || quote_ident('q_' || queue || '_sent'))::regclass $$;
 
+-- Wakes the queue's listeners, but only when it holds no visible message: consumers of a queue with a
+-- backlog are busy reading it and need no wake-up, and every transaction that NOTIFYs serializes on one
+-- cluster-wide lock at commit. PostgreSQL folds repeats within a transaction into one notification.
+-- Call it before inserting, so the transaction's own messages do not count.
+create function ordo.notify_if_idle(queue text) returns void
+    language plpgsql as
+$$
+begin
+    if not exists (select 1 from ordo.message m where m.queue_name = queue and m.vt <= clock_timestamp()) then
+        perform pg_notify('ordo_' || queue, '');
+    end if;
+end
+$$;
+
 create function ordo.send(queue text, message jsonb, headers jsonb default null, delay double precision default 0,
                           priority integer default 0)
     returns bigint
@@ -137,15 +151,14 @@ begin
     if message is null then
         raise exception 'message must not be null (queue %)', queue using errcode = '22004';
     end if;
+    if v_queue.notify and coalesce(delay, 0) <= 0 then
+        perform ordo.notify_if_idle(queue);
+    end if;
     insert into ordo.message (queue_name, vt, message, headers)
     values (queue, clock_timestamp() + make_interval(secs => greatest(delay, 0)) - coalesce(priority, 0) * v_queue.priority_step,
             message, headers)
     returning msg_id into v_id;
     perform nextval(ordo.sent_sequence(queue));
-    if v_queue.notify then
-        -- identical notifications in one transaction are folded into one by PostgreSQL
-        perform pg_notify('ordo_' || queue, '');
-    end if;
     return v_id;
 end
 $$;
@@ -157,6 +170,7 @@ create function ordo.send_batch(queue text, messages jsonb[], headers jsonb[] de
 $$
 declare
     v_queue ordo.queue := ordo.queue_settings(queue);
+    v_seq regclass;
 begin
     if messages is null or array_position(messages, null) is not null then
         raise exception 'messages must be a non-null array without null elements (queue %)', queue using errcode = '22004';
@@ -169,6 +183,9 @@ begin
         raise exception 'priorities has % elements but messages has % (queue %)', cardinality(priorities), cardinality(messages), queue
             using errcode = '22023';
     end if;
+    if v_queue.notify and cardinality(messages) > 0 and coalesce(delay, 0) <= 0 then
+        perform ordo.notify_if_idle(queue);
+    end if;
     return query
         insert into ordo.message (queue_name, vt, message, headers)
         select queue,
@@ -177,10 +194,8 @@ begin
         from unnest(messages) with ordinality as m(message, ord)
         order by m.ord
         returning msg_id;
-    perform nextval(ordo.sent_sequence(queue)) from generate_series(1, cardinality(messages));
-    if v_queue.notify and cardinality(messages) > 0 then
-        perform pg_notify('ordo_' || queue, '');
-    end if;
+    v_seq := ordo.sent_sequence(queue);
+    perform nextval(v_seq) from generate_series(1, cardinality(messages));
 end
 $$;
 

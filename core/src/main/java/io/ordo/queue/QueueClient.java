@@ -5,6 +5,12 @@ import org.jooq.DSLContext;
 import org.jooq.Record;
 import org.jooq.exception.DataAccessException;
 
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -17,6 +23,10 @@ import java.util.function.Supplier;
  * Every call runs in the transaction of the {@link DSLContext} it was built with: use
  * {@link #using(DSLContext)} inside {@code dsl.transaction(...)} to combine calls atomically,
  * for example deleting a message and sending its result.
+ * <p>
+ * The message path (send, read, delete, visibility) uses prepared statements on the context's
+ * connection rather than jOOQ's plain-SQL rendering: it runs on every message, and rendering cost the
+ * client two to three times the CPU of the statement itself (see load-tests/RESULTS.md).
  */
 public final class QueueClient {
     private final DSLContext dsl;
@@ -39,7 +49,7 @@ public final class QueueClient {
     }
 
     public boolean dropQueue(String queue) {
-        return call(queue, () -> dsl.fetchValue("select ordo.drop_queue(?)", queue)).equals(Boolean.TRUE);
+        return call(queue, () -> dsl.fetch("select ordo.drop_queue(?)", queue).get(0).get(0, Boolean.class));
     }
 
     public long send(String queue, String message) {
@@ -56,8 +66,17 @@ public final class QueueClient {
      * messages of lower priority still age past newer ones of higher priority.
      */
     public long send(String queue, String message, String headers, Duration delay, int priority) {
-        return call(queue, () -> dsl.fetchOne("select ordo.send(?, ?::jsonb, ?::jsonb, ?, ?)",
-                queue, message, headers, seconds(delay), priority).get(0, Long.class));
+        return jdbc(queue, "select ordo.send(?, ?::jsonb, ?::jsonb, ?, ?)", (c, ps) -> {
+            ps.setString(1, queue);
+            ps.setString(2, message);
+            ps.setString(3, headers);
+            ps.setDouble(4, seconds(delay));
+            ps.setInt(5, priority);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
     }
 
     /** Sends many messages in one statement. {@code headers} is null or has one entry per message. */
@@ -65,18 +84,21 @@ public final class QueueClient {
         return sendBatch(queue, messages, headers, delay, null);
     }
 
+    public List<Long> sendBatch(String queue, List<String> messages) {
+        return sendBatch(queue, messages, null, Duration.ZERO);
+    }
+
     /** Sends many messages in one statement; {@code headers} and {@code priorities} are null or one per message. */
     public List<Long> sendBatch(String queue, List<String> messages, List<String> headers, Duration delay,
                                 List<Integer> priorities) {
-        String[] bodies = messages.toArray(String[]::new);
-        String[] heads = headers == null ? null : headers.toArray(String[]::new);
-        Integer[] prios = priorities == null ? null : priorities.toArray(Integer[]::new);
-        return call(queue, () -> dsl.fetch("select ordo.send_batch(?, ?::jsonb[], ?::jsonb[], ?, ?::int[])",
-                queue, bodies, heads, seconds(delay), prios).getValues(0, Long.class));
-    }
-
-    public List<Long> sendBatch(String queue, List<String> messages) {
-        return sendBatch(queue, messages, null, Duration.ZERO);
+        return jdbc(queue, "select ordo.send_batch(?, ?::jsonb[], ?::jsonb[], ?, ?)", (c, ps) -> {
+            ps.setString(1, queue);
+            ps.setArray(2, c.createArrayOf("text", messages.toArray()));
+            setArray(c, ps, 3, "text", headers);
+            ps.setDouble(4, seconds(delay));
+            setArray(c, ps, 5, "int4", priorities);
+            return longs(ps);
+        });
     }
 
     /**
@@ -84,32 +106,36 @@ public final class QueueClient {
      * Concurrent readers never get the same message (FOR UPDATE SKIP LOCKED).
      */
     public List<Message> read(String queue, Duration visibility, int quantity) {
-        return call(queue, () -> toMessages(dsl.fetch("select * from ordo.read(?, ?, ?)",
-                queue, seconds(visibility), quantity)));
+        return jdbc(queue, "select msg_id, read_ct, enqueued_at, vt, message::text, headers::text from ordo.read(?, ?, ?)", (c, ps) -> {
+            ps.setString(1, queue);
+            ps.setDouble(2, seconds(visibility));
+            ps.setInt(3, quantity);
+            return messages(ps);
+        });
     }
 
     /** Reads and deletes up to {@code quantity} visible messages. */
     public List<Message> pop(String queue, int quantity) {
-        return call(queue, () -> toMessages(dsl.fetch("select * from ordo.pop(?, ?)", queue, quantity)));
+        return jdbc(queue, "select msg_id, read_ct, enqueued_at, vt, message::text, headers::text from ordo.pop(?, ?)", (c, ps) -> {
+            ps.setString(1, queue);
+            ps.setInt(2, quantity);
+            return messages(ps);
+        });
     }
 
     /** Deletes messages; returns the ids that existed. */
     public List<Long> delete(String queue, List<Long> ids) {
-        Long[] array = ids.toArray(Long[]::new);
-        return call(queue, () -> dsl.fetch("select ordo.delete(?, ?::bigint[])", queue, array).getValues(0, Long.class));
+        return idsCall(queue, "select ordo.delete(?, ?)", ids, null);
     }
 
     /** Moves messages to the archive; returns the ids that existed. */
     public List<Long> archive(String queue, List<Long> ids) {
-        Long[] array = ids.toArray(Long[]::new);
-        return call(queue, () -> dsl.fetch("select ordo.archive(?, ?::bigint[])", queue, array).getValues(0, Long.class));
+        return idsCall(queue, "select ordo.archive(?, ?)", ids, null);
     }
 
     /** Hides messages for {@code visibility} from now (a heartbeat); returns the ids still present. */
     public List<Long> setVisibility(String queue, List<Long> ids, Duration visibility) {
-        Long[] array = ids.toArray(Long[]::new);
-        return call(queue, () -> dsl.fetch("select ordo.set_vt(?, ?::bigint[], ?)",
-                queue, array, seconds(visibility)).getValues(0, Long.class));
+        return idsCall(queue, "select ordo.set_vt(?, ?, ?)", ids, visibility);
     }
 
     public QueueMetrics metrics(String queue) {
@@ -118,6 +144,66 @@ public final class QueueClient {
 
     public List<QueueMetrics> metricsAll() {
         return call(null, () -> dsl.fetch("select * from ordo.metrics_all()").map(QueueClient::toMetrics));
+    }
+
+    private List<Long> idsCall(String queue, String sql, List<Long> ids, Duration visibility) {
+        return jdbc(queue, sql, (c, ps) -> {
+            ps.setString(1, queue);
+            ps.setArray(2, c.createArrayOf("int8", ids.toArray()));
+            if (visibility != null) {
+                ps.setDouble(3, seconds(visibility));
+            }
+            return longs(ps);
+        });
+    }
+
+    @FunctionalInterface
+    private interface Statement<T> {
+        T run(Connection connection, PreparedStatement statement) throws SQLException;
+    }
+
+    private <T> T jdbc(String queue, String sql, Statement<T> body) {
+        try {
+            return dsl.connectionResult(c -> {
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    return body.run(c, ps);
+                } catch (SQLException e) {
+                    throw SqlErrors.translate(new DataAccessException(e.getMessage(), e), queue);
+                }
+            });
+        } catch (DataAccessException e) {
+            throw SqlErrors.translate(e, queue);
+        }
+    }
+
+    private static void setArray(Connection c, PreparedStatement ps, int index, String type, List<?> values) throws SQLException {
+        if (values == null) {
+            ps.setNull(index, Types.ARRAY);
+        } else {
+            Array array = c.createArrayOf(type, values.toArray());
+            ps.setArray(index, array);
+        }
+    }
+
+    private static List<Long> longs(PreparedStatement ps) throws SQLException {
+        List<Long> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rs.getLong(1));
+            }
+        }
+        return out;
+    }
+
+    private static List<Message> messages(PreparedStatement ps) throws SQLException {
+        List<Message> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Message(rs.getLong(1), rs.getInt(2), rs.getObject(3, OffsetDateTime.class).toInstant(),
+                        rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getString(6)));
+            }
+        }
+        return out;
     }
 
     private static double seconds(Duration d) {
@@ -130,20 +216,6 @@ public final class QueueClient {
         } catch (DataAccessException e) {
             throw SqlErrors.translate(e, queue);
         }
-    }
-
-    private static List<Message> toMessages(List<? extends Record> rows) {
-        List<Message> out = new ArrayList<>(rows.size());
-        for (Record r : rows) {
-            out.add(new Message(
-                    r.get("msg_id", Long.class),
-                    r.get("read_ct", Integer.class),
-                    r.get("enqueued_at", OffsetDateTime.class).toInstant(),
-                    r.get("vt", OffsetDateTime.class).toInstant(),
-                    r.get("message", String.class),
-                    r.get("headers", String.class)));
-        }
-        return out;
     }
 
     private static QueueMetrics toMetrics(Record r) {

@@ -261,6 +261,27 @@ class QueueSemanticsTest {
     }
 
     @Test
+    void sends_to_a_queue_with_a_visible_backlog_do_not_notify_since_its_consumers_are_busy() throws Exception {
+        queue.createQueue("backlog");
+        try (Connection listener = db.connect()) {
+            try (Statement st = listener.createStatement()) {
+                st.execute("LISTEN ordo_backlog");
+            }
+            var pg = listener.unwrap(org.postgresql.PGConnection.class);
+            queue.send("backlog", "{}");
+            assertThat(pg.getNotifications(5000)).as("the first message wakes consumers").hasSize(1);
+            queue.send("backlog", "{}");
+            queue.sendBatch("backlog", List.of("{}", "{}"));
+            assertThat(pg.getNotifications(300)).as("a backlog needs no wake-up").isNullOrEmpty();
+            queue.send("backlog", "{}", null, Duration.ofSeconds(30));
+            queue.read("backlog", Duration.ofSeconds(30), 10);
+            assertThat(pg.getNotifications(300)).as("nor does a delayed message").isNullOrEmpty();
+            queue.send("backlog", "{}");
+            assertThat(pg.getNotifications(5000)).as("once the backlog is taken, the next message wakes them again").hasSize(1);
+        }
+    }
+
+    @Test
     void listener_wakes_a_consumer_when_a_message_is_sent() throws Exception {
         queue.createQueue("wakeful");
         try (QueueListener listener = new QueueListener(db.database())) {
