@@ -105,8 +105,11 @@ public final class WorkerMain {
             return e instanceof NamespaceAccessDeniedException ? 3 : e instanceof InvalidInputException ? 2 : 1;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // straight to stderr: java.util.logging may already be shut down by its own hook
+            err.println("ordo worker: stopping " + worker.settings().nodeId() + " (" + worker.inFlight() + " steps held)");
             worker.stop();
             close(coordination, listener, database);
+            err.println("ordo worker: stopped");
         }, "ordo-worker-shutdown"));
         worker.awaitStopped();
         return 0;
