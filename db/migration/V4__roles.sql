@@ -435,6 +435,8 @@ $$;
 alter function ordo.submit_task(text, text, text, jsonb, jsonb) security definer set search_path = ordo, pg_temp;
 alter function ordo.cancel_task(bigint, text, text) security definer set search_path = ordo, pg_temp;
 alter function ordo.metrics(text, double precision) security definer set search_path = ordo, pg_temp;
+-- nodes report the config version they run; a worker, which applies none, reports the latest
+alter function ordo.config_version() security definer set search_path = ordo, pg_temp;
 -- creating and dropping partitions needs ownership of the parent table
 alter function ordo.create_queue(text, boolean, interval) security definer set search_path = ordo, pg_temp;
 alter function ordo.drop_queue(text) security definer set search_path = ordo, pg_temp;
@@ -464,5 +466,6 @@ grant select on ordo.namespace, ordo.task_template, ordo.template_step, ordo.tas
 grant execute on function ordo.read_steps(text, double precision, integer), ordo.extend_steps(text, bigint[], double precision),
     ordo.release_steps(text, bigint[], integer[]), ordo.complete_steps(text, jsonb[]),
     ordo.register_node(text, text, text[], text, text, timestamptz, bigint, interval, jsonb, timestamptz),
-    ordo.node_heartbeat(text, bigint, timestamptz), ordo.drain_node(text, timestamptz), ordo.deregister_node(text)
+    ordo.node_heartbeat(text, bigint, timestamptz), ordo.drain_node(text, timestamptz), ordo.deregister_node(text),
+    ordo.config_version()
     to ordo_worker;

@@ -39,6 +39,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
 
 /**
  * A namespace worker: reads the steps of one namespace from PostgreSQL and runs their handlers.
@@ -100,6 +101,7 @@ public final class OrdoWorker implements AutoCloseable {
     private final Clock clock;
     private final QueueListener sharedListener;
     private final Coordination coordination;
+    private final LongSupplier configVersion;
     private final StartGate startGate;
 
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
@@ -129,6 +131,7 @@ public final class OrdoWorker implements AutoCloseable {
         this.clock = b.clock;
         this.sharedListener = b.listener;
         this.coordination = b.coordination;
+        this.configVersion = b.configVersion;
         this.startGate = b.startGate;
         this.slots = new Semaphore(settings.concurrency());
     }
@@ -180,7 +183,7 @@ public final class OrdoWorker implements AutoCloseable {
         }
         if (coordination != null) {
             try {
-                membership = NodeMembership.join(coordination, nodeInfo(), () -> 0L);
+                membership = NodeMembership.join(coordination, nodeInfo(), configVersion);
             } catch (RuntimeException e) {
                 state.set(State.STOPPED);
                 stopped.countDown();
@@ -687,6 +690,7 @@ public final class OrdoWorker implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private QueueListener listener;
         private Coordination coordination;
+        private LongSupplier configVersion;
         private StartGate startGate = step -> { };
 
         private Builder(DataSource dataSource) {
@@ -798,9 +802,17 @@ public final class OrdoWorker implements AutoCloseable {
             return this;
         }
 
-        /** Registers the worker in the cluster's node registry while it runs (worker containers do). Default: no. */
-        public Builder nodeRegistry(Coordination coordination) {
+        /**
+         * Registers the worker in the cluster's node registry while it runs, heartbeating with the interval of the
+         * visibility heartbeat and reporting {@code configVersion} (the cluster configuration version it runs; a
+         * worker that applies none of it can report the latest). Worker containers do. Default: not registered.
+         */
+        public Builder nodeRegistry(Coordination coordination, LongSupplier configVersion) {
+            if (coordination == null || configVersion == null) {
+                throw new InvalidInputException("the node registry needs a Coordination and a config version supplier");
+            }
             this.coordination = coordination;
+            this.configVersion = configVersion;
             return this;
         }
 

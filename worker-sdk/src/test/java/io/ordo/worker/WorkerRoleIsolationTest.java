@@ -1,5 +1,6 @@
 package io.ordo.worker;
 
+import io.ordo.config.ConfigStore;
 import io.ordo.coordination.PostgresCoordination;
 import io.ordo.db.Database;
 import io.ordo.db.DatabaseSettings;
@@ -147,7 +148,7 @@ class WorkerRoleIsolationTest {
         Database workerPool = cluster.track(Database.connect(as(INVENTORY_WORKER, "role-worker")));
         PostgresCoordination registry = cluster.track(new PostgresCoordination(workerPool, Clock.systemUTC()));
         OrdoWorker worker = cluster.start(OrdoWorker.builder(workerPool.dataSource()).namespace("inventory").nodeId("role-worker-1")
-                .nodeRegistry(registry).polling(Duration.ofMillis(20), Duration.ofMillis(200))
+                .nodeRegistry(registry, new ConfigStore(workerPool.dsl())::latestVersion).polling(Duration.ofMillis(20), Duration.ofMillis(200))
                 .handler("count", step -> StepOutcome.success(Map.of("counted", 42))));
         assertThat(db.dsl().fetchOne("select status from ordo.node where node_id = 'role-worker-1'").get(0, String.class))
                 .isEqualTo("active");

@@ -2,6 +2,7 @@ package io.ordo.worker.container;
 
 import io.ordo.InvalidInputException;
 import io.ordo.OrdoException;
+import io.ordo.config.ConfigStore;
 import io.ordo.coordination.PostgresCoordination;
 import io.ordo.db.Database;
 import io.ordo.queue.QueueListener;
@@ -93,10 +94,12 @@ public final class WorkerMain {
         }
         QueueListener listener = new QueueListener(database);
         PostgresCoordination coordination = new PostgresCoordination(database, Clock.systemUTC());
+        // a worker applies no cluster configuration, so it always runs the latest version
+        ConfigStore configs = new ConfigStore(database.dsl());
         OrdoWorker worker;
         try {
             OrdoWorker.Builder builder = OrdoWorker.builder(database.dataSource()).settings(config.worker())
-                    .listener(listener).nodeRegistry(coordination);
+                    .listener(listener).nodeRegistry(coordination, configs::latestVersion);
             providers.forEach(p -> builder.handlers(p.handlers()));
             worker = builder.build().start();
         } catch (OrdoException e) {
