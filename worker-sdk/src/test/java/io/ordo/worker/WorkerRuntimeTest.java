@@ -206,6 +206,30 @@ class WorkerRuntimeTest {
     }
 
     @Test
+    void a_result_that_comes_after_the_deadline_is_still_handed_back_and_ignored_while_the_next_attempt_completes() {
+        cluster.register("late", "slow", "slow late_first - \"timeout\":\"300ms\",\"retry\":{\"max_attempts\":3,"
+                + "\"backoff\":{\"initial\":\"10ms\",\"max\":\"20ms\"}}");
+        cluster.start(cluster.worker("late", "late").handler("late_first", step -> {
+            if (step.attempt() == 1) {
+                // runs on until the leader's timeout duty takes the step away; heartbeat() then reports it gone
+                await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50)).until(() -> !step.heartbeat());
+                assertThat(step.remaining()).isZero();
+            }
+            return StepOutcome.success(Map.of("attempt", step.attempt()));
+        }));
+        long id = cluster.tasks.submit("late", "slow", "{}");
+        cluster.awaitFinished(List.of(id), Duration.ofSeconds(15));
+
+        TaskView task = cluster.task(id);
+        assertThat(task.status()).isEqualTo(TaskStatus.COMPLETE);
+        assertThat(task.step("slow").attempt()).isEqualTo(2);
+        assertThat(Json.parse(task.step("slow").result()).path("attempt").asInt()).isEqualTo(2);
+        assertThat(Json.parse(task.step("slow").lastError()).path("class").asText()).isEqualTo("StepTimeout");
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.dsl.fetchOne("select count(*) from ordo.transition"
+                + " where task_id = ? and (detail->>'ignored')::boolean and (detail->>'result_attempt')::int = 1", id).get(0, Integer.class) == 1);
+    }
+
+    @Test
     void stopping_finishes_running_steps_and_gives_back_unstarted_ones_at_once_without_using_up_an_attempt() throws Exception {
         // one attempt only: a step given back must not lose it, or it could never run again
         cluster.register("drain", "job", "job job - \"retry\":{\"max_attempts\":1}");
