@@ -15,7 +15,8 @@
 -- ordo.create_namespace runs as the migration role and creates the namespace's worker role when it is missing.
 -- The migration role's future tables, sequences and functions in schema ordo are granted to ordo_orchestrator by
 -- default, and its future functions are no longer executable by PUBLIC; grant new submitter or worker functions
--- explicitly in the migration that creates them.
+-- explicitly in the migration that creates them. CREATE OR REPLACE resets a function to SECURITY INVOKER: a later
+-- migration that replaces one of the functions made SECURITY DEFINER here must say so again (and keep its check).
 
 -- Creates a NOLOGIN group role unless it exists. Roles are shared by every database of the server, and several
 -- databases may be migrated at once, so losing the race to another creator is not an error.
