@@ -3,6 +3,7 @@ package io.ordo.cli;
 import io.ordo.db.Database;
 import io.ordo.db.DatabaseSettings;
 import io.ordo.loadtest.BenchCommand;
+import io.ordo.worker.container.WorkerMain;
 
 import java.util.Arrays;
 
@@ -20,6 +21,7 @@ public final class Main {
         switch (args[0]) {
             case "migrate" -> migrate();
             case "bench" -> System.exit(BenchCommand.run(rest));
+            case "worker" -> System.exit(WorkerMain.run(rest));
             default -> {
                 System.err.println("ordo: unknown command '" + args[0] + "'; see ./ordo --help");
                 System.exit(2);

@@ -89,6 +89,15 @@ public final class NodeMembership implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops heartbeating without draining or leaving the registry, as a crash would: the leader marks the node
+     * suspect, then down. For tests and chaos scenarios.
+     */
+    public void abandon() {
+        running = false;
+        thread.interrupt();
+    }
+
     /** Stops heartbeating, marks the node draining, then removes it from the registry. */
     @Override
     public void close() {

@@ -3,6 +3,8 @@ package io.ordo.db;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 
+import javax.sql.DataSource;
+
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -35,7 +37,13 @@ public final class NotificationListener implements AutoCloseable {
         }
     }
 
-    private final Database database;
+    /** Opens the listener's connection. */
+    @FunctionalInterface
+    private interface Connector {
+        Connection open() throws SQLException;
+    }
+
+    private final Connector connector;
     private final Sink subscribers;
     private final String purpose;
     private final Set<String> listening = ConcurrentHashMap.newKeySet();
@@ -45,11 +53,23 @@ public final class NotificationListener implements AutoCloseable {
     private volatile Connection connection;
 
     public NotificationListener(Database database, Sink sink, String purpose) {
-        this.database = database;
+        this(() -> database.openDedicatedConnection(purpose), sink, purpose);
+    }
+
+    /**
+     * Listens on a connection borrowed from {@code dataSource} and held until {@link #close()}, which UNLISTENs before
+     * giving it back to the pool.
+     */
+    public NotificationListener(DataSource dataSource, Sink sink, String purpose) {
+        this(dataSource::getConnection, sink, purpose);
+    }
+
+    private NotificationListener(Connector connector, Sink sink, String purpose) {
+        this.connector = connector;
         this.subscribers = sink;
         this.purpose = purpose;
         try {
-            this.connection = database.openDedicatedConnection(purpose);
+            this.connection = connector.open();
         } catch (SQLException e) {
             LOG.log(System.Logger.Level.WARNING, purpose + " cannot connect yet, will retry: " + e.getMessage());
         }
@@ -85,7 +105,7 @@ public final class NotificationListener implements AutoCloseable {
         while (running) {
             try {
                 if (connection == null) {
-                    connection = database.openDedicatedConnection(purpose);
+                    connection = connector.open();
                     backoff = Duration.ofMillis(100);
                     subscribers.reconnected();
                 }
@@ -151,6 +171,12 @@ public final class NotificationListener implements AutoCloseable {
         listening.clear();
         if (c != null) {
             try {
+                if (!running) {
+                    // a pooled connection must not keep listening once it is back in the pool
+                    try (Statement st = c.createStatement()) {
+                        st.execute("UNLISTEN *");
+                    }
+                }
                 c.close();
             } catch (SQLException ignored) {
                 // already broken

@@ -3,6 +3,8 @@ package io.ordo.queue;
 import io.ordo.db.Database;
 import io.ordo.db.NotificationListener;
 
+import javax.sql.DataSource;
+
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,8 +20,21 @@ public final class QueueListener implements AutoCloseable {
     private final Map<String, List<WakeSignal>> signals = new ConcurrentHashMap<>();
     private final NotificationListener listener;
 
+    /** Listens on a dedicated connection of the database, outside its pool. */
     public QueueListener(Database database) {
-        this.listener = new NotificationListener(database, new NotificationListener.Sink() {
+        this.listener = new NotificationListener(database, sink(), "queue-listener");
+    }
+
+    /**
+     * Listens on a connection borrowed from {@code dataSource} and held until {@link #close()} (size the pool for it),
+     * for callers that have a pool but no {@link Database}, such as a worker given a {@code DataSource}.
+     */
+    public QueueListener(DataSource dataSource) {
+        this.listener = new NotificationListener(dataSource, sink(), "queue-listener");
+    }
+
+    private NotificationListener.Sink sink() {
+        return new NotificationListener.Sink() {
             @Override
             public Set<String> channels() {
                 return signals.keySet();
@@ -34,7 +49,7 @@ public final class QueueListener implements AutoCloseable {
             public void reconnected() {
                 signals.values().forEach(list -> list.forEach(WakeSignal::signal));
             }
-        }, "queue-listener");
+        };
     }
 
     /** Returns a signal that fires whenever a message is sent to {@code queue}. */
