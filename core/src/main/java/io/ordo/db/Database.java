@@ -57,14 +57,22 @@ public final class Database implements AutoCloseable {
 
     /** Applies every pending migration from {@code classpath:db/migration}. Safe to call from many nodes at once. */
     public static void migrate(DataSource dataSource) {
-        Flyway.configure()
+        flyway(dataSource).migrate();
+    }
+
+    /** How many migrations on the classpath this database has not applied yet (0 when its schema is current). */
+    public int pendingMigrations() {
+        return flyway(dataSource).info().pending().length;
+    }
+
+    private static Flyway flyway(DataSource dataSource) {
+        return Flyway.configure()
                 .dataSource(dataSource)
                 .locations("classpath:db/migration")
                 .schemas("ordo")
                 .createSchemas(true)
                 .table("flyway_schema_history")
-                .load()
-                .migrate();
+                .load();
     }
 
     public Database migrate() {

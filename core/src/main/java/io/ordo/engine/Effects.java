@@ -24,6 +24,8 @@ final class Effects {
     final Map<String, List<Long>> cancelledMessages = new LinkedHashMap<>();
     final java.util.Set<TaskState> resumeLater = new java.util.LinkedHashSet<>();
     static final Duration RESUME_DELAY = Duration.ofSeconds(1);
+    final List<EngineTelemetry.StepDone> stepsDone = new ArrayList<>();
+    Collection<TaskState> tasks = List.of();
     private final Map<String, List<Object[]>> enqueues = new LinkedHashMap<>();
 
     void enqueue(TaskState task, StepState step) {
@@ -41,7 +43,7 @@ final class Effects {
                 StepState s = (StepState) pair[1];
                 bodies.add(Json.write(Map.of("task_id", t.id, "step_id", s.id, "attempt", s.attempt,
                         "handler", s.handler, "step", s.name)));
-                headers.add(t.traceContext == null ? null : "{\"trace_context\":" + t.traceContext + "}");
+                headers.add(t.stepTraceContext == null ? null : "{\"trace_context\":" + t.stepTraceContext + "}");
                 priorities.add(t.priority);
             }
             List<Long> ids = new ArrayList<>(queue.sendBatch("ns_" + e.getKey(), bodies, headers, Duration.ZERO, priorities));

@@ -3,6 +3,7 @@ package io.ordo.engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.opentelemetry.api.trace.Span;
 import io.ordo.Json;
 import io.ordo.queue.Message;
 import io.ordo.queue.QueueClient;
@@ -11,6 +12,8 @@ import org.jooq.Record;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -43,8 +46,15 @@ final class OrchestrationPass {
     /** Orchestration messages held by the pass in progress; the heartbeat keeps them hidden. */
     final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
     final EngineMetrics metrics;
+    private final EngineTelemetry telemetry;
 
     OrchestrationPass(DSLContext dsl, OrchestratorSettings settings, Clock clock, RandomGenerator random, EngineMetrics metrics) {
+        this(dsl, settings, clock, random, metrics, EngineTelemetry.NOOP);
+    }
+
+    OrchestrationPass(DSLContext dsl, OrchestratorSettings settings, Clock clock, RandomGenerator random, EngineMetrics metrics,
+                      EngineTelemetry telemetry) {
+        this.telemetry = telemetry;
         this.dsl = dsl;
         this.settings = settings;
         this.clock = clock;
@@ -70,10 +80,15 @@ final class OrchestrationPass {
 
     /** Transaction 2: apply a claimed batch, for the tasks whose lease is still ours. */
     void applyBatch(Claim claim) {
+        List<Span> spans = new ArrayList<>();
         try {
             if (!claim.tokens.isEmpty()) {
-                dsl.transaction(cfg -> apply(cfg.dsl(), claim));
+                Effects fx = dsl.transactionResult(cfg -> apply(cfg.dsl(), claim, spans));
+                telemetry.committed(spans, fx.tasks, fx.stepsDone);
             }
+        } catch (RuntimeException e) {
+            telemetry.failed(spans, e);
+            throw e;
         } finally {
             inFlight.clear();
         }
@@ -161,7 +176,7 @@ final class OrchestrationPass {
 
     // ---------------------------------------------------------------------------------------------
 
-    private void apply(DSLContext tx, Claim claim) {
+    private Effects apply(DSLContext tx, Claim claim, List<Span> spans) {
         Long[] taskIds = claim.tokens.keySet().toArray(Long[]::new);
         Map<Long, TaskState> tasks = new LinkedHashMap<>();
         for (Record r : tx.fetch("""
@@ -181,7 +196,7 @@ final class OrchestrationPass {
         for (Record r : tx.fetch("""
                 select id, task_id, name, handler, depends_on, pending_deps, status, attempt, max_attempts,
                        backoff_initial_ms, backoff_multiplier, backoff_max_ms, backoff_jitter, timeout_ms,
-                       msg_id, errors::text, last_error::text
+                       msg_id, errors::text, last_error::text, started_at
                 from ordo.step where task_id = any (?::bigint[]) order by id for update""",
                 (Object) tasks.keySet().toArray(Long[]::new))) {
             StepState s = new StepState(r.get(0, Long.class), r.get(2, String.class), r.get(3, String.class),
@@ -190,6 +205,8 @@ final class OrchestrationPass {
                     new Backoff(Duration.ofMillis(r.get(9, Long.class)), r.get(10, Double.class),
                             Duration.ofMillis(r.get(11, Long.class)), r.get(12, Boolean.class)),
                     r.get(13, Long.class), r.get(14, Long.class), r.get(15, String.class), r.get(16, String.class));
+            OffsetDateTime started = r.get(17, OffsetDateTime.class);
+            s.startedAt = started == null ? null : started.toInstant();
             tasks.get(r.get(1, Long.class)).add(s);
         }
 
@@ -197,6 +214,10 @@ final class OrchestrationPass {
                 "select name from ordo.namespace where backpressure = 'critical' and name = any (?::text[])",
                 (Object) tasks.values().stream().map(t -> t.namespace).distinct().toArray(String[]::new)).getValues(0, String.class));
         Effects fx = new Effects();
+        fx.tasks = tasks.values();
+        for (TaskState task : tasks.values()) {
+            spans.add(telemetry.startTask(task));
+        }
         List<Long> processed = new ArrayList<>();
         for (Parsed p : claim.messages) {
             TaskState task = tasks.get(p.taskId);
@@ -211,6 +232,7 @@ final class OrchestrationPass {
         }
         fx.flush(tx, tasks.values(), processed, actor);
         metrics.messagesProcessed.add(processed.size());
+        return fx;
     }
 
     private void handle(TaskState task, JsonNode body, Effects fx) {
@@ -272,6 +294,7 @@ final class OrchestrationPass {
             step.result = result == null || result.isNull() ? "null" : result.toString();
             step.setStatus("complete", task, null, fx);
             step.completedNow = true;
+            fx.stepsDone.add(new EngineTelemetry.StepDone(task, step, step.ranFor(clock)));
             task.stepsComplete++;
             task.dirty = true;
             for (StepState child : task.steps) {
@@ -296,6 +319,7 @@ final class OrchestrationPass {
             step.setStatus("failed", task, Json.object().set("error", error).toString(), fx);
             step.completedNow = true;
             fx.deadLetters.add(new DeadLetter(task, step, permanent ? "permanent_failure" : "attempts_exhausted", error));
+            fx.stepsDone.add(new EngineTelemetry.StepDone(task, step, step.ranFor(clock)));
             failTask(task, step, error, fx);
             metrics.stepsFailed.increment();
         } else {
@@ -374,6 +398,8 @@ final class OrchestrationPass {
         int stepsComplete;
         final long token;
         final String traceContext;
+        /** Trace context the steps enqueued now carry: the span of this pass's work on the task. */
+        String stepTraceContext;
         final String template;
         final String version;
         String error;
@@ -392,6 +418,7 @@ final class OrchestrationPass {
             this.stepsComplete = stepsComplete;
             this.token = token;
             this.traceContext = traceContext;
+            this.stepTraceContext = traceContext;
             this.template = template;
             this.version = version;
         }
@@ -425,6 +452,7 @@ final class OrchestrationPass {
         String lastError;
         String result;
         Long retryDelayMs;
+        Instant startedAt;
         boolean retryDue;
         boolean enqueuedNow;
         boolean completedNow;
@@ -445,6 +473,10 @@ final class OrchestrationPass {
             this.msgId = msgId;
             this.errors = (ArrayNode) Json.parse(errors);
             this.lastError = lastError;
+        }
+
+        Duration ranFor(Clock clock) {
+            return startedAt == null ? null : Duration.between(startedAt, clock.instant());
         }
 
         void setStatus(String to, TaskState task, String detail, Effects fx) {

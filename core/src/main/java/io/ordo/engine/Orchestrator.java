@@ -1,5 +1,6 @@
 package io.ordo.engine;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.ordo.db.Database;
 import io.ordo.queue.IdleWaiter;
 import io.ordo.queue.QueueListener;
@@ -7,6 +8,7 @@ import io.ordo.queue.WakeSignal;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Executors;
@@ -28,12 +30,16 @@ public final class Orchestrator implements AutoCloseable {
     private final EngineMetrics metrics = new EngineMetrics();
     private final ScheduledExecutorService heartbeat;
     private final Thread loop;
+    private final Clock clock;
     private volatile boolean running = true;
+    private volatile Instant lastLoopAt;
 
-    private Orchestrator(Database database, OrchestratorSettings settings, QueueListener listener, Clock clock) {
+    private Orchestrator(Database database, OrchestratorSettings settings, QueueListener listener, Clock clock, OpenTelemetry otel) {
         this.database = database;
         this.settings = settings;
-        this.pass = new OrchestrationPass(database.dsl(), settings, clock, new Random(), metrics);
+        this.clock = clock;
+        this.lastLoopAt = clock.instant();
+        this.pass = new OrchestrationPass(database.dsl(), settings, clock, new Random(), metrics, new EngineTelemetry(otel));
         this.wake = new WakeSignal();
         if (listener != null) {
             listener.subscribe(OrchestrationPass.QUEUE, wake);
@@ -47,7 +53,23 @@ public final class Orchestrator implements AutoCloseable {
 
     /** Starts an orchestrator; {@code listener} may be null, then it only polls. */
     public static Orchestrator start(Database database, OrchestratorSettings settings, QueueListener listener, Clock clock) {
-        return new Orchestrator(database, settings, listener, clock);
+        return start(database, settings, listener, clock, OpenTelemetry.noop());
+    }
+
+    /** Starts an orchestrator that traces each task's share of a pass and records engine meters through {@code otel}. */
+    public static Orchestrator start(Database database, OrchestratorSettings settings, QueueListener listener, Clock clock,
+                                     OpenTelemetry otel) {
+        return new Orchestrator(database, settings, listener, clock, otel);
+    }
+
+    /** When the loop last went round (a pass, or an idle wait): liveness checks compare it with now. */
+    public Instant lastLoopAt() {
+        return lastLoopAt;
+    }
+
+    /** Whether the loop thread is alive and has not been told to stop. */
+    public boolean isRunning() {
+        return running && loop.isAlive();
     }
 
     public EngineMetrics metrics() {
@@ -67,6 +89,7 @@ public final class Orchestrator implements AutoCloseable {
         IdleWaiter idle = new IdleWaiter(wake, settings.pollMin(), settings.pollMax());
         Duration errorBackoff = Duration.ofMillis(50);
         while (running) {
+            lastLoopAt = clock.instant();
             try {
                 int read = pass.runOnce();
                 errorBackoff = Duration.ofMillis(50);

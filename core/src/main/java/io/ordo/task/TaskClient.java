@@ -1,6 +1,7 @@
 package io.ordo.task;
 
 import io.ordo.db.SqlErrors;
+import io.ordo.telemetry.Tracing;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 
@@ -32,10 +33,14 @@ public final class TaskClient {
         return submit(namespace, template, null, contextJson, SubmitOptions.DEFAULT);
     }
 
-    /** Submits a task; {@code version} null means the latest. Returns the task id (the first one's on an idempotent repeat). */
+    /**
+     * Submits a task; {@code version} null means the latest. Returns the task id (the first one's on an idempotent repeat).
+     * Without a trace parent in the options, the task continues the caller's current span, if there is one.
+     */
     public long submit(String namespace, String template, String version, String contextJson, SubmitOptions options) {
+        SubmitOptions effective = options.traceParent() == null ? options.withTraceParent(Tracing.currentTraceParent()) : options;
         return SqlErrors.call(() -> dsl.fetchOne("select ordo.submit_task(?, ?, ?, ?::jsonb, ?::jsonb)",
-                namespace, template, version, contextJson, options.toJson()).get(0, Long.class));
+                namespace, template, version, contextJson, effective.toJson()).get(0, Long.class));
     }
 
     /** Cancels a task; returns false if it had already finished. */
