@@ -48,6 +48,11 @@ public final class TaskClient {
         return SqlErrors.call(() -> dsl.fetchOne("select ordo.cancel_task(?, ?)", taskId, reason).get(0, Boolean.class));
     }
 
+    /** Cancels a task on behalf of {@code actor} (recorded in the transition log); returns false if it had already finished. */
+    public boolean cancel(long taskId, String reason, String actor) {
+        return SqlErrors.call(() -> dsl.fetchOne("select ordo.cancel_task(?, ?, ?)", taskId, reason, actor).get(0, Boolean.class));
+    }
+
     public Optional<TaskView> get(long taskId) {
         Record t = dsl.fetchOne("select id, namespace, template_name, template_version, status, priority, idempotency_key,"
                 + " correlation_id, context::text, error::text, created_at, updated_at, completed_at from ordo.task where id = ?", taskId);

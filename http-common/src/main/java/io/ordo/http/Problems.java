@@ -65,6 +65,7 @@ public final class Problems {
             case NotFoundException e -> Problem.of(Status.NOT_FOUND_404, "not-found", e.getMessage(), instance, null);
             case QueueNotFoundException e -> Problem.of(Status.NOT_FOUND_404, "not-found", e.getMessage(), instance, null);
             case TemplateConflictException e -> Problem.of(Status.CONFLICT_409, "conflict", e.getMessage(), instance, null);
+            case ConflictException e -> Problem.of(Status.CONFLICT_409, "conflict", e.getMessage(), instance, null);
             case BackpressureException e -> Problem.of(Status.TOO_MANY_REQUESTS_429, "backpressure", e.getMessage(), instance, null);
             case RequestException e -> fromStatus(e.status(), e.getMessage(), instance);
             case HttpException e -> fromStatus(e.status(), e.getMessage(), instance);

@@ -23,8 +23,12 @@ import java.util.stream.Collectors;
  * trailing data, and path and query parameters that are checked before they reach SQL.
  */
 public final class Requests {
-    /** Names of namespaces, templates, steps: the pattern the SQL functions enforce too. */
+    /** Namespace names, as the SQL functions enforce them. */
+    public static final Pattern NAMESPACE = Pattern.compile("[a-z][a-z0-9_]{0,39}");
+    /** Template and step names. */
     public static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]{0,63}");
+    /** Template versions: 1, 1.2 or 1.2.3. */
+    public static final Pattern VERSION = Pattern.compile("[0-9]{1,9}(\\.[0-9]{1,9}){0,2}");
     private static final int MAX_ID_CHARS = 19;
 
     private final long maxBodyBytes;
@@ -78,7 +82,8 @@ public final class Requests {
         return parse(body, type);
     }
 
-    static <T> T parse(byte[] body, Class<T> type) {
+    /** JSON bytes mapped onto {@code type} with the same refusals as {@link #json}. */
+    public static <T> T parse(byte[] body, Class<T> type) {
         ObjectReader reader = Json.MAPPER.readerFor(type)
                 .with(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, DeserializationFeature.FAIL_ON_TRAILING_TOKENS,
                         DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
@@ -144,14 +149,16 @@ public final class Requests {
         }
     }
 
-    /** A name (namespace, template) from the path, checked against {@link #NAME}. */
-    public static String name(ServerRequest req, String param) {
-        return checkName(param, req.path().pathParameters().get(param));
+    /** A path parameter that must match {@code pattern}. */
+    public static String pathParam(ServerRequest req, String param, Pattern pattern) {
+        return check(param, req.path().pathParameters().get(param), pattern);
     }
 
-    public static String checkName(String field, String value) {
-        if (value == null || !NAME.matcher(value).matches()) {
-            throw new InvalidFieldException(field, field + " must match " + NAME.pattern() + ", got '" + shorten(value) + "'");
+    /** The value if it matches {@code pattern}, else a 400 naming the field. */
+    public static String check(String field, String value, Pattern pattern) {
+        if (value == null || !pattern.matcher(value).matches()) {
+            throw new InvalidFieldException(field, field + " must match ^" + pattern.pattern() + "$, got "
+                    + (value == null ? "nothing" : "'" + shorten(value) + "'"));
         }
         return value;
     }

@@ -1,0 +1,106 @@
+package io.ordo.orchestrator;
+
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.ordo.config.ConfigStore;
+import io.ordo.db.Database;
+import io.ordo.db.DatabaseSettings;
+import io.ordo.db.EmbeddedDatabase;
+import io.ordo.http.HttpServers;
+import io.ordo.http.auth.ApiTokens;
+import io.ordo.http.auth.Role;
+import io.ordo.http.telemetry.MetricsService;
+import io.ordo.http.telemetry.Telemetry;
+import io.ordo.http.telemetry.TracingFilter;
+import io.ordo.orchestrator.api.ClusterService;
+import io.ordo.orchestrator.api.ConfigService;
+import io.ordo.orchestrator.api.OpenApiService;
+import io.ordo.orchestrator.api.QueueService;
+import io.ordo.orchestrator.api.TaskService;
+import io.ordo.orchestrator.api.TemplateService;
+import io.ordo.orchestrator.api.TokenService;
+import io.ordo.telemetry.Logging;
+import io.ordo.template.TemplateRegistry;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code ordo server}: an orchestrator node with the HTTP API, health endpoints and metrics.
+ * {@link #routing(HttpRouting.Builder, OrchestratorNode)} is the whole API; tests reuse it.
+ */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        run(args, System.getenv());
+    }
+
+    /** Every route of the API, each with the role it needs. Problem+json error mapping comes with {@link HttpServers#start}. */
+    public static void routing(HttpRouting.Builder routing, OrchestratorNode node) {
+        var db = node.database();
+        routing.addFilter(new TracingFilter(node.telemetry().openTelemetry(), "/v1/"))
+                .register("/v1/tasks", new TaskService(db.dsl(), node.access(), node.requests(),
+                        node.metrics()::submitted, node.metrics()::backpressureRefused, node.metrics()::cancelled))
+                .register("/v1/templates", new TemplateService(new TemplateRegistry(db.dsl()), node.access(), node.requests()))
+                .register("/v1/queues", new QueueService(node.access(), () -> queues(node)))
+                .register("/v1/cluster", new ClusterService(node.access(), node.coordination(), new ConfigStore(db.dsl()), node.nodeId()))
+                .register("/v1/config", new ConfigService(node.access(), new ConfigStore(db.dsl()), node.requests()))
+                .register("/v1/tokens", new TokenService(node.access(), node.tokens(), node.requests()))
+                .register("/health", node.healthService())
+                .register("/metrics", new MetricsService(node.access(), node.telemetry().prometheus()))
+                .register("/openapi", new OpenApiService(node.access()));
+    }
+
+    private static List<QueueService.Queue> queues(OrchestratorNode node) {
+        return node.stats().latest().queues().stream().map(q -> new QueueService.Queue(q.queue(), q.namespace(), q.depth(),
+                q.visibleDepth(), q.oldestAge() == null ? null : q.oldestAge().toMillis() / 1000.0, q.totalSent(),
+                q.sentPerSecond(), q.backpressure(), q.openDeadLetters(), q.scrapedAt())).toList();
+    }
+
+    /** Runs the server until the process is told to stop (SIGTERM, Ctrl-C), then drains and shuts down. */
+    public static void run(String[] args, Map<String, String> env) {
+        Logging.configure(env);
+        ServerSettings settings = ServerSettings.parse(args, env);
+        EmbeddedDatabase embedded = null;
+        String url = settings.databaseUrl();
+        if (url == null) {
+            System.out.println("ordo server: ORDO_DATABASE_URL is not set; starting an embedded PostgreSQL in " + settings.embeddedDataDir());
+            embedded = EmbeddedDatabase.start(settings.embeddedDataDir(), true);
+            url = embedded.jdbcUrl("postgres");
+        }
+        Database db = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(20).withApplicationName("ordo-" + settings.nodeId()));
+        db.migrate();
+        Telemetry telemetry = Telemetry.fromEnvironment("ordo-orchestrator", env);
+        OrchestratorNode node = OrchestratorNode.start(db, telemetry, settings, Clock.systemUTC());
+        if (embedded != null && !node.tokens().anyActive()) {
+            ApiTokens.Created admin = node.tokens().create(Role.ADMIN, "bootstrap-admin");
+            System.out.println("ordo server: no API token existed, so this admin token was created (it is not shown again):");
+            System.out.println("  " + admin.secret());
+        }
+        WebServer server = HttpServers.start(settings.http(), r -> routing(r, node));
+        System.out.println("ordo server: node " + settings.nodeId() + " listening on " + (settings.http().tlsKeystore() == null
+                ? "http" : "https") + "://" + settings.http().host() + ":" + server.port());
+        CountDownLatch stopped = new CountDownLatch(1);
+        EmbeddedDatabase embeddedDb = embedded;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            node.drain();
+            server.stop();
+            node.close();
+            telemetry.close();
+            db.close();
+            if (embeddedDb != null) {
+                embeddedDb.close();
+            }
+            stopped.countDown();
+        }, "ordo-server-shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
