@@ -25,12 +25,13 @@ public final class HttpServers {
         WebServerConfig.Builder builder = WebServer.builder()
                 .host(settings.host())
                 .port(settings.port())
-                .maxPayloadSize(settings.maxBodyBytes())
+                .maxPayloadSize(Requests.drainLimit(settings.maxBodyBytes()))
                 .shutdownHook(false)
                 .shutdownGracePeriod(Duration.ofSeconds(5))
                 .directHandlers(Problems.directHandlers())
                 .routing(r -> {
                     Problems.register(r);
+                    r.addFilter(new PathGuard());
                     routing.accept(r);
                 });
         if (settings.tlsKeystore() != null) {

@@ -45,6 +45,10 @@ public final class Problems {
         if (problem.status() >= 500) {
             LOG.log(System.Logger.Level.ERROR, "request failed: " + req.prologue().method().text() + " " + req.path().rawPath(), error);
         }
+        if (problem.status() == Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
+            // the rest of the body is still on the wire: the connection cannot carry another request
+            res.header(HeaderNames.CONNECTION, "close");
+        }
         switch (error) {
             case AuthenticationException ignored -> res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"ordo\"");
             case BackpressureException b -> res.header(HeaderNames.RETRY_AFTER,
@@ -100,7 +104,11 @@ public final class Problems {
     public static DirectHandlers directHandlers() {
         DirectHandler handler = (request, eventType, status, headers, message) -> {
             Problem problem = fromStatus(status, message == null || message.isBlank() ? status.reasonPhrase() : message, request.path());
-            return DirectHandler.TransportResponse.builder()
+            DirectHandler.TransportResponse.Builder response = DirectHandler.TransportResponse.builder();
+            if (!eventType.keepAlive()) {
+                response.header(HeaderNames.CONNECTION, "close");
+            }
+            return response
                     .status(status)
                     .header(HeaderNames.CONTENT_TYPE, Problem.MEDIA_TYPE)
                     .entity(problem.toJson().getBytes(StandardCharsets.UTF_8))

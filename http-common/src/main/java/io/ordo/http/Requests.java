@@ -44,23 +44,49 @@ public final class Requests {
         return maxBodyBytes;
     }
 
-    /** The body, refused with 413 past the limit (by Content-Length before reading, else while reading). */
+    /**
+     * The largest body the server reads at all: a body above {@link #maxBodyBytes()} but below this is read and
+     * discarded before the 413 goes out, so the client sees the answer instead of a reset connection; above it
+     * the server refuses before routing and closes the connection.
+     */
+    public static long drainLimit(long maxBodyBytes) {
+        return Math.max(1024 * 1024, 4 * maxBodyBytes);
+    }
+
+    /** The body, refused with 413 past the limit (whether its length was announced or not). */
     public byte[] bytes(ServerRequest req) {
-        var declared = req.headers().contentLength();
-        if (declared.isPresent() && declared.getAsLong() > maxBodyBytes) {
-            throw new BodyTooLargeException(maxBodyBytes);
-        }
         if (!req.content().hasEntity()) {
             return new byte[0];
         }
         try (InputStream in = req.content().inputStream()) {
+            var declared = req.headers().contentLength();
+            if (declared.isPresent() && declared.getAsLong() > maxBodyBytes) {
+                drain(in);
+                throw new BodyTooLargeException(maxBodyBytes);
+            }
             byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
             if (body.length > maxBodyBytes) {
+                drain(in);
                 throw new BodyTooLargeException(maxBodyBytes);
             }
             return body;
         } catch (IOException e) {
             throw new OrdoException("could not read the request body: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (e instanceof OrdoException) {
+                throw e;
+            }
+            // the server cut the body off at the drain limit
+            throw new BodyTooLargeException(maxBodyBytes);
+        }
+    }
+
+    private void drain(InputStream in) throws IOException {
+        long budget = drainLimit(maxBodyBytes);
+        byte[] buffer = new byte[64 * 1024];
+        int n;
+        while (budget > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, budget))) > 0) {
+            budget -= n;
         }
     }
 

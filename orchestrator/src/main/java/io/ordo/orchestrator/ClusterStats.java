@@ -53,13 +53,22 @@ final class ClusterStats implements AutoCloseable {
         this.thread = Thread.ofPlatform().daemon().name("ordo-cluster-stats").start(this::loop);
     }
 
-    /** The latest sample, taken now if there is none yet or it is older than two intervals. */
-    Sample latest() {
-        Sample s = latest;
-        if (s == null || Duration.between(s.at(), clock.instant()).compareTo(interval.multipliedBy(2)) > 0) {
-            return sample();
+    /**
+     * Depths read now, with the rates of the latest sample (per second over the last sampling interval), so that
+     * a reader's request does not shorten the interval the rates are measured over.
+     */
+    List<QueueStat> current() {
+        Sample last = latest;
+        Map<String, Double> rates = new HashMap<>();
+        if (last != null) {
+            last.queues().forEach(q -> {
+                if (q.sentPerSecond() != null) {
+                    rates.put(q.queue(), q.sentPerSecond());
+                }
+            });
         }
-        return s;
+        return read().stream().map(q -> new QueueStat(q.queue(), q.namespace(), q.depth(), q.visibleDepth(), q.oldestAge(),
+                q.totalSent(), rates.get(q.queue()), q.backpressure(), q.openDeadLetters(), q.scrapedAt())).toList();
     }
 
     /** The latest sample without touching the database; null before the first. */
@@ -75,25 +84,14 @@ final class ClusterStats implements AutoCloseable {
             previous.queues().forEach(q -> previousTotals.put(q.queue(), q.totalSent()));
         }
         double seconds = previousAt == null ? 0 : Duration.between(previousAt, now).toNanos() / 1e9;
-        Map<String, String[]> namespaces = new HashMap<>();
-        for (Record r : dsl.fetch("select queue_name, name, backpressure from ordo.namespace")) {
-            namespaces.put(r.get(0, String.class), new String[]{r.get(1, String.class), r.get(2, String.class)});
-        }
-        Map<String, Long> deadLetters = new HashMap<>();
-        long openDeadLetters = 0;
-        for (Record r : dsl.fetch("select namespace, count(*) from ordo.dead_letter where status = 'open' group by namespace")) {
-            deadLetters.put(r.get(0, String.class), r.get(1, Long.class));
-            openDeadLetters += r.get(1, Long.class);
-        }
         List<QueueStat> queues = new ArrayList<>();
-        for (QueueMetrics m : new QueueClient(dsl).metricsAll()) {
-            String[] ns = namespaces.get(m.queue());
-            Long before = previousTotals.get(m.queue());
-            Double rate = before == null || seconds <= 0 ? null : Math.max(0, m.totalSent() - before) / seconds;
-            String namespace = ns == null ? null : ns[0];
-            long dlq = deadLetters.getOrDefault(namespace == null ? m.queue() : namespace, 0L);
-            queues.add(new QueueStat(m.queue(), namespace, m.depth(), m.visibleDepth(), m.oldestAge(), m.totalSent(), rate,
-                    ns == null ? null : ns[1], dlq, m.scrapedAt()));
+        long openDeadLetters = 0;
+        for (QueueStat q : read()) {
+            Long before = previousTotals.get(q.queue());
+            Double rate = before == null || seconds <= 0 ? null : Math.max(0, q.totalSent() - before) / seconds;
+            queues.add(new QueueStat(q.queue(), q.namespace(), q.depth(), q.visibleDepth(), q.oldestAge(), q.totalSent(), rate,
+                    q.backpressure(), q.openDeadLetters(), q.scrapedAt()));
+            openDeadLetters += q.openDeadLetters();
         }
         long[] counters = {engine.messagesProcessed(), engine.stepsCompleted(), engine.stepsFailed(), engine.passErrors()};
         EngineRates rates = previousEngine == null || seconds <= 0 ? new EngineRates(null, null, null, null)
@@ -104,6 +102,27 @@ final class ClusterStats implements AutoCloseable {
         Sample s = new Sample(now, List.copyOf(queues), rates, openDeadLetters);
         latest = s;
         return s;
+    }
+
+    /** Every queue's depths, dead letters and backpressure now; no rates. */
+    private List<QueueStat> read() {
+        Map<String, String[]> namespaces = new HashMap<>();
+        for (Record r : dsl.fetch("select queue_name, name, backpressure from ordo.namespace")) {
+            namespaces.put(r.get(0, String.class), new String[]{r.get(1, String.class), r.get(2, String.class)});
+        }
+        Map<String, Long> deadLetters = new HashMap<>();
+        for (Record r : dsl.fetch("select namespace, count(*) from ordo.dead_letter where status = 'open' group by namespace")) {
+            deadLetters.put(r.get(0, String.class), r.get(1, Long.class));
+        }
+        List<QueueStat> queues = new ArrayList<>();
+        for (QueueMetrics m : new QueueClient(dsl).metricsAll()) {
+            String[] ns = namespaces.get(m.queue());
+            String namespace = ns == null ? null : ns[0];
+            long dlq = deadLetters.getOrDefault(namespace == null ? m.queue() : namespace, 0L);
+            queues.add(new QueueStat(m.queue(), namespace, m.depth(), m.visibleDepth(), m.oldestAge(), m.totalSent(), null,
+                    ns == null ? null : ns[1], dlq, m.scrapedAt()));
+        }
+        return queues;
     }
 
     private static Double rate(long now, long before, double seconds) {

@@ -56,7 +56,7 @@ public final class Main {
     }
 
     private static List<QueueService.Queue> queues(OrchestratorNode node) {
-        return node.stats().latest().queues().stream().map(q -> new QueueService.Queue(q.queue(), q.namespace(), q.depth(),
+        return node.stats().current().stream().map(q -> new QueueService.Queue(q.queue(), q.namespace(), q.depth(),
                 q.visibleDepth(), q.oldestAge() == null ? null : q.oldestAge().toMillis() / 1000.0, q.totalSent(),
                 q.sentPerSecond(), q.backpressure(), q.openDeadLetters(), q.scrapedAt())).toList();
     }

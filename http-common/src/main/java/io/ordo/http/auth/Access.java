@@ -51,7 +51,7 @@ public final class Access {
 
     /** The caller of a request that passed a guarded route with a role. */
     public static Optional<Principal> principal(ServerRequest req) {
-        return req.context().get(Principal.class, Principal.class);
+        return req.context().get(Principal.class);
     }
 
     /** A short name of the caller for audit columns: {@code api:<token name>} or {@code api:anonymous}. */
