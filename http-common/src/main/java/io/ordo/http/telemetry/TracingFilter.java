@@ -59,7 +59,8 @@ public final class TracingFilter implements Filter {
             span.setStatus(StatusCode.ERROR);
             throw e;
         } finally {
-            req.matchingPattern().ifPresent(route -> {
+            req.matchingPattern().ifPresent(pattern -> {
+                String route = pattern.length() > 1 && pattern.endsWith("/") ? pattern.substring(0, pattern.length() - 1) : pattern;
                 span.updateName(method + " " + route);
                 span.setAttribute(ROUTE, route);
             });
