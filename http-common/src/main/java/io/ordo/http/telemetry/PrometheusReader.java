@@ -71,9 +71,8 @@ public final class PrometheusReader implements MetricReader {
             case LONG_SUM, DOUBLE_SUM -> {
                 SumData<? extends PointData> sum = m.getType() == io.opentelemetry.sdk.metrics.data.MetricDataType.LONG_SUM
                         ? m.getLongSumData() : m.getDoubleSumData();
-                String type = sum.isMonotonic() ? "counter" : "gauge";
-                header(out, name, type, m.getDescription());
-                String sample = sum.isMonotonic() ? name + "_total" : name;
+                String sample = sum.isMonotonic() && !name.endsWith("_total") ? name + "_total" : name;
+                header(out, sample, sum.isMonotonic() ? "counter" : "gauge", m.getDescription());
                 for (PointData p : sum.getPoints()) {
                     sample(out, sample, p.getAttributes(), null, value(p));
                 }
