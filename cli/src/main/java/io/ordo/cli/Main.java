@@ -22,6 +22,13 @@ public final class Main {
             case "migrate" -> migrate();
             case "bench" -> System.exit(BenchCommand.run(rest));
             case "worker" -> System.exit(WorkerMain.run(rest));
+            case "server" -> {
+                int code = io.ordo.orchestrator.Main.run(rest, System.getenv());
+                if (code != 0) {
+                    System.exit(code);
+                }
+            }
+            case "token" -> System.exit(io.ordo.orchestrator.TokenCommand.run(rest, System.getenv(), System.out, System.err));
             default -> {
                 System.err.println("ordo: unknown command '" + args[0] + "'; see ./ordo --help");
                 System.exit(2);

@@ -38,6 +38,8 @@ public final class Logging {
                     + env.get("ORDO_LOG_LEVEL"));
         }
         showTaskContext = Boolean.parseBoolean(env.getOrDefault("ORDO_LOG_TASK_CONTEXT", "false"));
+        System.setProperty("org.jooq.no-logo", "true");
+        System.setProperty("org.jooq.no-tips", "true");
         Logger root = Logger.getLogger("");
         for (Handler h : root.getHandlers()) {
             root.removeHandler(h);

@@ -2,6 +2,7 @@ package io.ordo.orchestrator;
 
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
+import io.ordo.InvalidInputException;
 import io.ordo.config.ConfigStore;
 import io.ordo.db.Database;
 import io.ordo.db.DatabaseSettings;
@@ -36,7 +37,10 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        run(args, System.getenv());
+        int code = run(args, System.getenv());
+        if (code != 0) {
+            System.exit(code);
+        }
     }
 
     /** Every route of the API, each with the role it needs. Problem+json error mapping comes with {@link HttpServers#start}. */
@@ -61,10 +65,19 @@ public final class Main {
                 q.sentPerSecond(), q.backpressure(), q.openDeadLetters(), q.scrapedAt())).toList();
     }
 
-    /** Runs the server until the process is told to stop (SIGTERM, Ctrl-C), then drains and shuts down. */
-    public static void run(String[] args, Map<String, String> env) {
-        Logging.configure(env);
-        ServerSettings settings = ServerSettings.parse(args, env);
+    /**
+     * Runs the server until the process is told to stop (SIGTERM, Ctrl-C), then drains and shuts down. Returns the
+     * exit code: 2 when the settings are refused.
+     */
+    public static int run(String[] args, Map<String, String> env) {
+        ServerSettings settings;
+        try {
+            Logging.configure(env);
+            settings = ServerSettings.parse(args, env);
+        } catch (InvalidInputException e) {
+            System.err.println("ordo server: " + e.getMessage());
+            return 2;
+        }
         EmbeddedDatabase embedded = null;
         String url = settings.databaseUrl();
         if (url == null) {
@@ -102,5 +115,6 @@ public final class Main {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return 0;
     }
 }

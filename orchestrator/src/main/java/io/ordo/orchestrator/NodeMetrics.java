@@ -53,7 +53,7 @@ final class NodeMetrics implements AutoCloseable {
                 .setDescription("Age of the oldest message in the queue").buildObserver();
         var deadLetters = meter.gaugeBuilder("ordo.dead_letters.open").ofLongs().setUnit("{dead_letter}")
                 .setDescription("Open dead letters of the namespace").buildObserver();
-        var backpressure = meter.gaugeBuilder("ordo.namespace.backpressure").ofLongs().setUnit("1")
+        var backpressure = meter.gaugeBuilder("ordo.namespace.backpressure").ofLongs()
                 .setDescription("Backpressure state of the namespace: 0 ok, 1 warning, 2 critical").buildObserver();
         List<ObservableMeasurement> observed = List.of(depth, visible, oldest, deadLetters, backpressure);
         callbacks.add(meter.batchCallback(() -> {

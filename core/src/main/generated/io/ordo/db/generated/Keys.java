@@ -4,6 +4,7 @@
 package io.ordo.db.generated;
 
 
+import io.ordo.db.generated.tables.ApiToken;
 import io.ordo.db.generated.tables.Config;
 import io.ordo.db.generated.tables.ConfigHistory;
 import io.ordo.db.generated.tables.ConfigKey;
@@ -19,6 +20,7 @@ import io.ordo.db.generated.tables.Step;
 import io.ordo.db.generated.tables.Task;
 import io.ordo.db.generated.tables.TaskTemplate;
 import io.ordo.db.generated.tables.TemplateStep;
+import io.ordo.db.generated.tables.records.ApiTokenRecord;
 import io.ordo.db.generated.tables.records.ConfigHistoryRecord;
 import io.ordo.db.generated.tables.records.ConfigKeyRecord;
 import io.ordo.db.generated.tables.records.ConfigRecord;
@@ -54,6 +56,8 @@ public class Keys {
     // UNIQUE and PRIMARY KEY definitions
     // -------------------------------------------------------------------------
 
+    public static final UniqueKey<ApiTokenRecord> API_TOKEN_HASH_UNIQUE = Internal.createUniqueKey(ApiToken.API_TOKEN, DSL.name("api_token_hash_unique"), new TableField[] { ApiToken.API_TOKEN.TOKEN_SHA256 }, true);
+    public static final UniqueKey<ApiTokenRecord> API_TOKEN_PKEY = Internal.createUniqueKey(ApiToken.API_TOKEN, DSL.name("api_token_pkey"), new TableField[] { ApiToken.API_TOKEN.ID }, true);
     public static final UniqueKey<ConfigRecord> CONFIG_PKEY = Internal.createUniqueKey(Config.CONFIG, DSL.name("config_pkey"), new TableField[] { Config.CONFIG.KEY }, true);
     public static final UniqueKey<ConfigHistoryRecord> CONFIG_HISTORY_PKEY = Internal.createUniqueKey(ConfigHistory.CONFIG_HISTORY, DSL.name("config_history_pkey"), new TableField[] { ConfigHistory.CONFIG_HISTORY.VERSION }, true);
     public static final UniqueKey<ConfigKeyRecord> CONFIG_KEY_PKEY = Internal.createUniqueKey(ConfigKey.CONFIG_KEY, DSL.name("config_key_pkey"), new TableField[] { ConfigKey.CONFIG_KEY.PATTERN }, true);

@@ -5,6 +5,7 @@ package io.ordo.db.generated;
 
 
 import io.ordo.db.generated.tables.ActiveNodes;
+import io.ordo.db.generated.tables.ApiToken;
 import io.ordo.db.generated.tables.Archive;
 import io.ordo.db.generated.tables.Config;
 import io.ordo.db.generated.tables.ConfigHistory;
@@ -55,6 +56,11 @@ public class Ordo extends SchemaImpl {
      * The table <code>ordo.active_nodes</code>.
      */
     public final ActiveNodes ACTIVE_NODES = ActiveNodes.ACTIVE_NODES;
+
+    /**
+     * The table <code>ordo.api_token</code>.
+     */
+    public final ApiToken API_TOKEN = ApiToken.API_TOKEN;
 
     /**
      * The table <code>ordo.archive</code>.
@@ -173,6 +179,7 @@ public class Ordo extends SchemaImpl {
     public final List<Table<?>> getTables() {
         return Arrays.asList(
             ActiveNodes.ACTIVE_NODES,
+            ApiToken.API_TOKEN,
             Archive.ARCHIVE,
             Config.CONFIG,
             ConfigHistory.CONFIG_HISTORY,

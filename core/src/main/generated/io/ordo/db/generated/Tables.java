@@ -5,6 +5,7 @@ package io.ordo.db.generated;
 
 
 import io.ordo.db.generated.tables.ActiveNodes;
+import io.ordo.db.generated.tables.ApiToken;
 import io.ordo.db.generated.tables.Archive;
 import io.ordo.db.generated.tables.Config;
 import io.ordo.db.generated.tables.ConfigHistory;
@@ -35,6 +36,11 @@ public class Tables {
      * The table <code>ordo.active_nodes</code>.
      */
     public static final ActiveNodes ACTIVE_NODES = ActiveNodes.ACTIVE_NODES;
+
+    /**
+     * The table <code>ordo.api_token</code>.
+     */
+    public static final ApiToken API_TOKEN = ApiToken.API_TOKEN;
 
     /**
      * The table <code>ordo.archive</code>.
