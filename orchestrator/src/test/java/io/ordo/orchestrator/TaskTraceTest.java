@@ -36,7 +36,7 @@ import static org.awaitility.Awaitility.await;
 /** One task, one trace: the HTTP submit, each orchestration pass and each worker step span are connected. */
 @ExtendWith(OrdoDatabaseExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class TracingTest {
+class TaskTraceTest {
     private static final String CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
     private static final String CALLER_SPAN = "00f067aa0ba902b7";
 
