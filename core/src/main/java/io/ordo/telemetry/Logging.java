@@ -12,8 +12,8 @@ import java.util.logging.Logger;
 
 /**
  * Logging of an Ordo process, set up once at start from the environment:
- * {@code ORDO_LOG_FORMAT} ({@code text}, the default, or {@code json}), {@code ORDO_LOG_LEVEL} (a JUL level,
- * INFO by default) and {@code ORDO_LOG_TASK_CONTEXT} ({@code true} lets debug lines show task contexts,
+ * {@code ORDO_LOG_FORMAT} ({@code text}, the default, or {@code json}), {@code ORDO_LOG_LEVEL} (TRACE, DEBUG, INFO,
+ * WARN or ERROR, INFO by default, like the live config key {@code log.level}) and {@code ORDO_LOG_TASK_CONTEXT} ({@code true} lets debug lines show task contexts,
  * which otherwise never reach a log).
  */
 public final class Logging {
@@ -30,13 +30,15 @@ public final class Logging {
             case "text", "" -> new TextLogFormatter();
             default -> throw new InvalidInputException("ORDO_LOG_FORMAT must be text or json, got " + format);
         };
-        Level level;
-        try {
-            level = Level.parse(env.getOrDefault("ORDO_LOG_LEVEL", "INFO").toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw new InvalidInputException("ORDO_LOG_LEVEL must be a java.util.logging level such as INFO or FINE, got "
-                    + env.get("ORDO_LOG_LEVEL"));
-        }
+        String levelName = env.getOrDefault("ORDO_LOG_LEVEL", "INFO").toUpperCase(Locale.ROOT);
+        Level level = switch (levelName) {
+            case "TRACE" -> Level.FINEST;
+            case "DEBUG" -> Level.FINE;
+            case "INFO" -> Level.INFO;
+            case "WARN" -> Level.WARNING;
+            case "ERROR" -> Level.SEVERE;
+            default -> throw new InvalidInputException("ORDO_LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, got " + levelName);
+        };
         showTaskContext = Boolean.parseBoolean(env.getOrDefault("ORDO_LOG_TASK_CONTEXT", "false"));
         System.setProperty("org.jooq.no-logo", "true");
         System.setProperty("org.jooq.no-tips", "true");
@@ -46,7 +48,7 @@ public final class Logging {
         }
         ConsoleHandler handler = new ConsoleHandler();
         handler.setFormatter(formatter);
-        handler.setLevel(level);
+        handler.setLevel(Level.ALL); // the root logger's level decides, so that a live change of log.level takes effect
         root.addHandler(handler);
         root.setLevel(level);
     }

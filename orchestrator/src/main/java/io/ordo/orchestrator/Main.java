@@ -24,6 +24,7 @@ import io.ordo.telemetry.Logging;
 import io.ordo.template.TemplateRegistry;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -65,6 +66,17 @@ public final class Main {
                 q.sentPerSecond(), q.backpressure(), q.openDeadLetters(), q.scrapedAt())).toList();
     }
 
+    /** Closes in reverse order of opening: the web server, the node, telemetry, the pool, the embedded PostgreSQL. */
+    private static void closeAll(List<AutoCloseable> opened) {
+        for (int i = opened.size() - 1; i >= 0; i--) {
+            try {
+                opened.get(i).close();
+            } catch (Exception e) {
+                System.err.println("ordo server: while stopping: " + e.getMessage());
+            }
+        }
+    }
+
     /**
      * Runs the server until the process is told to stop (SIGTERM, Ctrl-C), then drains and shuts down. Returns the
      * exit code: 2 when the settings are refused.
@@ -78,36 +90,45 @@ public final class Main {
             System.err.println("ordo server: " + e.getMessage());
             return 2;
         }
-        EmbeddedDatabase embedded = null;
-        String url = settings.databaseUrl();
-        if (url == null) {
-            System.out.println("ordo server: ORDO_DATABASE_URL is not set; starting an embedded PostgreSQL in " + settings.embeddedDataDir());
-            embedded = EmbeddedDatabase.start(settings.embeddedDataDir(), true);
-            url = embedded.jdbcUrl("postgres");
+        List<AutoCloseable> opened = new ArrayList<>();
+        OrchestratorNode node;
+        WebServer server;
+        try {
+            String url = settings.databaseUrl();
+            boolean embedded = url == null;
+            if (embedded) {
+                System.out.println("ordo server: ORDO_DATABASE_URL is not set; starting an embedded PostgreSQL in "
+                        + settings.embeddedDataDir());
+                EmbeddedDatabase pg = EmbeddedDatabase.start(settings.embeddedDataDir(), true);
+                opened.add(pg);
+                url = pg.jdbcUrl("postgres");
+            }
+            Database db = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(20)
+                    .withApplicationName("ordo-" + settings.nodeId()));
+            opened.add(db);
+            db.migrate();
+            Telemetry telemetry = Telemetry.fromEnvironment("ordo-orchestrator", env);
+            opened.add(telemetry);
+            node = OrchestratorNode.start(db, telemetry, settings, Clock.systemUTC());
+            opened.add(node);
+            if (embedded && !node.tokens().anyActive()) {
+                ApiTokens.Created admin = node.tokens().create(Role.ADMIN, "bootstrap-admin");
+                System.out.println("ordo server: no API token existed, so this admin token was created (it is not shown again):");
+                System.out.println("  " + admin.secret());
+            }
+            server = HttpServers.start(settings.http(), r -> routing(r, node));
+            opened.add(server::stop);
+        } catch (RuntimeException e) {
+            closeAll(opened);
+            System.err.println("ordo server: could not start: " + e.getMessage());
+            return e instanceof InvalidInputException ? 2 : 1;
         }
-        Database db = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(20).withApplicationName("ordo-" + settings.nodeId()));
-        db.migrate();
-        Telemetry telemetry = Telemetry.fromEnvironment("ordo-orchestrator", env);
-        OrchestratorNode node = OrchestratorNode.start(db, telemetry, settings, Clock.systemUTC());
-        if (embedded != null && !node.tokens().anyActive()) {
-            ApiTokens.Created admin = node.tokens().create(Role.ADMIN, "bootstrap-admin");
-            System.out.println("ordo server: no API token existed, so this admin token was created (it is not shown again):");
-            System.out.println("  " + admin.secret());
-        }
-        WebServer server = HttpServers.start(settings.http(), r -> routing(r, node));
         System.out.println("ordo server: node " + settings.nodeId() + " listening on " + (settings.http().tlsKeystore() == null
                 ? "http" : "https") + "://" + settings.http().host() + ":" + server.port());
         CountDownLatch stopped = new CountDownLatch(1);
-        EmbeddedDatabase embeddedDb = embedded;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             node.drain();
-            server.stop();
-            node.close();
-            telemetry.close();
-            db.close();
-            if (embeddedDb != null) {
-                embeddedDb.close();
-            }
+            closeAll(opened);
             stopped.countDown();
         }, "ordo-server-shutdown"));
         try {

@@ -20,7 +20,7 @@ public final class TokenCommand {
     public static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
         try {
             Map<String, String> quiet = new java.util.HashMap<>(env);
-            quiet.putIfAbsent("ORDO_LOG_LEVEL", "WARNING");
+            quiet.putIfAbsent("ORDO_LOG_LEVEL", "WARN");
             Logging.configure(quiet);
             if (args.length == 0 || !args[0].equals("create")) {
                 throw new InvalidInputException("usage: ordo token create --role reader|submitter|operator|admin [--name NAME]");
