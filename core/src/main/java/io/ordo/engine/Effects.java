@@ -141,6 +141,7 @@ final class Effects {
         Boolean[] finished = new Boolean[n];
         Boolean[] dirty = new Boolean[n];
         Long[] token = new Long[n];
+        String[] trace = new String[n];
         int i = 0;
         for (TaskState t : tasks) {
             id[i] = t.id;
@@ -150,6 +151,7 @@ final class Effects {
             finished[i] = t.finished;
             dirty[i] = t.dirty;
             token[i] = t.token;
+            trace[i] = t.traceContext == null ? t.stepTraceContext : null; // a task without a trace gets the first pass's
             i++;
         }
         tx.execute("""
@@ -157,11 +159,12 @@ final class Effects {
                 set status = u.status, steps_complete = u.steps_complete, error = coalesce(u.error, t.error),
                     completed_at = case when u.finished then now() else t.completed_at end,
                     updated_at = case when u.dirty then now() else t.updated_at end,
-                    lease_owner = null, lease_token = null, lease_expires_at = null
-                from unnest(?::bigint[], ?::text[], ?::int[], ?::jsonb[], ?::boolean[], ?::boolean[], ?::bigint[])
-                     as u(id, status, steps_complete, error, finished, dirty, token)
+                    lease_owner = null, lease_token = null, lease_expires_at = null,
+                    trace_context = coalesce(t.trace_context, u.trace_context)
+                from unnest(?::bigint[], ?::text[], ?::int[], ?::jsonb[], ?::boolean[], ?::boolean[], ?::bigint[], ?::jsonb[])
+                     as u(id, status, steps_complete, error, finished, dirty, token, trace_context)
                 where t.id = u.id and t.lease_token = u.token""",
-                id, status, stepsComplete, error, finished, dirty, token);
+                id, status, stepsComplete, error, finished, dirty, token, trace);
     }
 
     private void insertTransitions(DSLContext tx, String actor) {

@@ -98,6 +98,30 @@ class TaskTraceTest {
                 .contains("ordo_step_attempts_sum{ordo_namespace=\"traced\",ordo_step=\"second\",ordo_template=\"flow\"} 1");
     }
 
+    @Test
+    void a_task_submitted_through_sql_without_a_trace_gets_one_from_its_first_pass() {
+        long id = new io.ordo.task.TaskClient(api.db.dsl()).submit("traced", "flow", "{}");
+        TestWorker worker = new TestWorker(api.db.dsl(), "traced", api.telemetry.openTelemetry());
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            worker.runOnce();
+            return "complete".equals(api.db.dsl().fetchOne("select status from ordo.task where id = ?", id).get(0, String.class));
+        });
+        String traceparent = Json.parse(api.db.dsl().fetchOne("select trace_context::text from ordo.task where id = ?", id)
+                .get(0, String.class)).get("traceparent").asText();
+        String traceId = traceparent.split("-")[1];
+        await().atMost(Duration.ofSeconds(5)).until(() -> passCount(traceId, id) >= 3);
+        List<SpanData> trace = spansOf(traceId);
+        assertThat(trace.stream().filter(s -> s.getName().startsWith("step "))).hasSize(2);
+        assertThat(spans.getFinishedSpanItems().stream().filter(s -> s.getName().equals("ordo.orchestrate")
+                && Long.valueOf(id).equals(s.getAttributes().get(AttributeKey.longKey("ordo.task.id"))))
+                .map(SpanData::getTraceId).distinct()).containsExactly(traceId);
+    }
+
+    private long passCount(String traceId, long taskId) {
+        return spansOf(traceId).stream().filter(s -> s.getName().equals("ordo.orchestrate")
+                && Long.valueOf(taskId).equals(s.getAttributes().get(AttributeKey.longKey("ordo.task.id")))).count();
+    }
+
     private SpanData serverSpan() {
         return spansOf(CALLER_TRACE).stream().filter(s -> s.getKind() == SpanKind.SERVER).findFirst().orElseThrow();
     }
