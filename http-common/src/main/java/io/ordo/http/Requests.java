@@ -72,12 +72,11 @@ public final class Requests {
             return body;
         } catch (IOException e) {
             throw new OrdoException("could not read the request body: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            if (e instanceof OrdoException) {
-                throw e;
+        } catch (io.helidon.http.RequestException e) {
+            if (e.status().code() == io.helidon.http.Status.REQUEST_ENTITY_TOO_LARGE_413.code()) {
+                throw new BodyTooLargeException(maxBodyBytes); // the server cut the body off at the drain limit
             }
-            // the server cut the body off at the drain limit
-            throw new BodyTooLargeException(maxBodyBytes);
+            throw e;
         }
     }
 

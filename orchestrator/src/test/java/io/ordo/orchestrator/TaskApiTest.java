@@ -285,6 +285,11 @@ class TaskApiTest {
         assertProblem(api.put("/v1/templates", Role.OPERATOR, "# " + "y".repeat(100 * 1024)), 413, "body");
         // far past what the server reads at all: refused before routing
         assertProblem(submit("{\"x\":\"" + "z".repeat(2 * 1024 * 1024) + "\"}"), 413, "body");
+        String huge = "{\"x\":\"" + "z".repeat(3 * 1024 * 1024) + "\"}";
+        HttpResponse<String> streamedHuge = api.send(HttpRequest.newBuilder(api.uri("/v1/tasks"))
+                .header("Authorization", "Bearer " + api.tokens.get(Role.SUBMITTER))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(huge.getBytes()))).build());
+        assertProblem(streamedHuge, 413, "body");
         assertThat(api.rowCounts()).isEqualTo(before);
         assertThat(submit("{\"namespace\":\"shop\",\"template\":\"order\"}").statusCode()).isEqualTo(201);
     }
