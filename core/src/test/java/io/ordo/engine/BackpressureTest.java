@@ -73,10 +73,12 @@ class BackpressureTest {
 
             // workers arrive: the namespace drains, recovers, and every accepted task completes
             fx.track(new SqlWorker(dsl, "flood", Map.of("echo", s -> Map.of()), 2));
+            WorkflowEngineTestSupport.awaitFinished(dsl, accepted, Duration.ofSeconds(60));
             await().atMost(Duration.ofSeconds(30)).until(() ->
                     dsl.fetchOne("select backpressure from ordo.namespace where name = 'flood'").get(0, String.class).equals("ok"));
-            accepted.add(tasks.submit("flood", "job", "{}"));
-            WorkflowEngineTestSupport.awaitFinished(dsl, accepted, Duration.ofSeconds(60));
+            long late = tasks.submit("flood", "job", "{}");
+            accepted.add(late);
+            WorkflowEngineTestSupport.awaitFinished(dsl, List.of(late), Duration.ofSeconds(30));
         }
         assertThat(dsl.fetchOne("select count(*) from ordo.task where namespace = 'flood' and status = 'complete'").get(0, Integer.class))
                 .isEqualTo(accepted.size());
