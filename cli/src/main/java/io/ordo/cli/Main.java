@@ -20,6 +20,7 @@ public final class Main {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         switch (args[0]) {
             case "migrate" -> migrate();
+            case "demo" -> System.exit(Demo.run(rest, System.getenv(), System.out));
             case "bench" -> System.exit(BenchCommand.run(rest));
             case "worker" -> System.exit(WorkerMain.run(rest));
             case "server" -> {

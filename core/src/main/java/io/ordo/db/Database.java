@@ -19,6 +19,12 @@ import java.util.Properties;
  * The connection pool, the jOOQ context and Flyway for one Ordo database.
  */
 public final class Database implements AutoCloseable {
+    static {
+        // jOOQ prints a banner and a "tip of the day" on first use unless told not to
+        System.setProperty("org.jooq.no-logo", "true");
+        System.setProperty("org.jooq.no-tips", "true");
+    }
+
     private final DatabaseSettings settings;
     private final HikariDataSource dataSource;
     private final DSLContext dsl;
@@ -72,6 +78,7 @@ public final class Database implements AutoCloseable {
                 .schemas("ordo")
                 .createSchemas(true)
                 .table("flyway_schema_history")
+                .outputQueryResults(false)
                 .load();
     }
 
