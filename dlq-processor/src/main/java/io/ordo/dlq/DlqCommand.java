@@ -1,0 +1,82 @@
+package io.ordo.dlq;
+
+import io.helidon.config.Config;
+import io.ordo.OrdoException;
+import io.ordo.coordination.PostgresCoordination;
+import io.ordo.db.Database;
+import io.ordo.db.DatabaseSettings;
+
+import java.time.Clock;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code ./ordo dlq}: runs a dlq-processor until the process is told to stop (SIGTERM, Ctrl-C). */
+public final class DlqCommand {
+    private DlqCommand() {
+    }
+
+    public static int run(String[] args) throws InterruptedException {
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.println("""
+                    usage: ./ordo dlq
+
+                    Runs a dlq-processor: classifies new dead letters, requeues transient ones (dlq.auto_requeue_max),
+                    raises alerts, deletes resolved letters past retention, and serves the /v1/dlq admin endpoints.
+                    Run as many as you like. The database must be migrated (./ordo migrate).
+
+                    environment (or -D system properties with the dotted names):
+                      ORDO_DATABASE_URL          the database (required)
+                      ORDO_NODE_ID               this node's id (default dlq-<host>-<pid>)
+                      ORDO_DLQ_HOST, ORDO_DLQ_PORT   where the admin endpoints listen (default 0.0.0.0:8082; port -1: none)
+                      ORDO_DLQ_HEARTBEAT         heartbeat interval (default 5s)
+                    Rules, thresholds, webhook and retention are dlq.* keys of the config table.""");
+            return 0;
+        }
+        if (args.length > 0) {
+            System.err.println("ordo dlq: unexpected argument '" + args[0] + "'; see ./ordo dlq --help");
+            return 2;
+        }
+        String url = System.getenv("ORDO_DATABASE_URL");
+        if (url == null || url.isBlank()) {
+            System.err.println("ordo dlq: set ORDO_DATABASE_URL to the database to work on");
+            return 2;
+        }
+        DlqSettings settings;
+        try {
+            settings = DlqSettings.from(Config.create(), "dlq-" + hostName() + "-" + ProcessHandle.current().pid());
+        } catch (OrdoException e) {
+            System.err.println("ordo dlq: " + e.getMessage());
+            return 2;
+        }
+        Clock clock = Clock.systemUTC();
+        Database database = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(8).withApplicationName("ordo-dlq-" + settings.nodeId()));
+        PostgresCoordination coordination = new PostgresCoordination(database, clock);
+        DlqServer server;
+        try {
+            server = DlqServer.start(database, coordination, settings, clock);
+        } catch (OrdoException e) {
+            coordination.close();
+            database.close();
+            System.err.println("ordo dlq: " + e.getMessage());
+            return 1;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            coordination.close();
+            database.close();
+            stopped.countDown();
+        }, "ordo-dlq-shutdown"));
+        System.out.println("ordo dlq: node " + settings.nodeId() + " running"
+                + (server.port() >= 0 ? ", admin endpoints on port " + server.port() + " at /v1/dlq" : ""));
+        stopped.await();
+        return 0;
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9_.:-]", "-");
+        } catch (java.net.UnknownHostException e) {
+            return "localhost";
+        }
+    }
+}

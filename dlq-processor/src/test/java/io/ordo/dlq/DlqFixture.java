@@ -1,0 +1,98 @@
+package io.ordo.dlq;
+
+import io.ordo.coordination.PostgresCoordination;
+import io.ordo.db.Database;
+import io.ordo.dlq.http.DatabaseTokenVerifier;
+import io.ordo.engine.Orchestrator;
+import io.ordo.engine.OrchestratorSettings;
+import io.ordo.queue.QueueListener;
+import io.ordo.testing.TestDatabase;
+import org.jooq.DSLContext;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.awaitility.Awaitility.await;
+
+/** Orchestrators, dlq-processors, API tokens and templates for the dead-letter tests; closes what it opened. */
+final class DlqFixture implements AutoCloseable {
+    private final TestDatabase db;
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    DlqFixture(TestDatabase db) {
+        this.db = db;
+    }
+
+    Orchestrator orchestrator(String nodeId) {
+        Database pool = track(Database.connect(db.settings().withMaxPoolSize(4).withApplicationName("orch-" + nodeId)));
+        QueueListener listener = track(new QueueListener(pool));
+        Orchestrator o = Orchestrator.start(pool, OrchestratorSettings.defaults(nodeId).withBatchSize(200), listener, Clock.systemUTC());
+        open.add(() -> o.stop(Duration.ofSeconds(2)));
+        return o;
+    }
+
+    /** A dlq-processor with a pool and a coordination adapter of its own, as a separate process would have. */
+    DlqProcessor processor(String nodeId) {
+        Database pool = track(Database.connect(db.settings().withMaxPoolSize(4).withApplicationName("dlq-" + nodeId)));
+        PostgresCoordination coordination = track(new PostgresCoordination(pool, Clock.systemUTC()));
+        DlqSettings settings = DlqSettings.defaults(nodeId).withPort(-1)
+                .withIntervals(Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofMillis(100), Duration.ofMillis(100));
+        return track(DlqProcessor.start(pool, coordination, settings, Clock.systemUTC()));
+    }
+
+    <T extends AutoCloseable> T track(T resource) {
+        open.add(resource);
+        return resource;
+    }
+
+    /** The API token table of the http-api branch (migration V5), if this schema does not have it yet. */
+    static void ensureTokenTable(DSLContext dsl) {
+        dsl.execute("""
+                create table if not exists ordo.api_token (
+                    id           bigint generated always as identity primary key,
+                    name         text        not null,
+                    role         text        not null,
+                    token_sha256 text        not null unique,
+                    created_at   timestamptz not null default now(),
+                    created_by   text        not null default session_user,
+                    revoked_at   timestamptz)""");
+    }
+
+    /** Stores a token with the role; returns the secret to send as a bearer token. */
+    static String token(DSLContext dsl, String name, String role) {
+        ensureTokenTable(dsl);
+        String secret = "ordo_test_" + name + "_" + java.util.UUID.randomUUID();
+        dsl.execute("insert into ordo.api_token (name, role, token_sha256) values (?, ?, ?)", name, role,
+                DatabaseTokenVerifier.sha256(secret));
+        return secret;
+    }
+
+    /** A linear template: steps before -> middle -> after; middle retries quickly. */
+    static String chainTemplate(String namespace, String name, String middleHandler, int maxAttempts) {
+        return """
+                {"namespace": "%s", "name": "%s", "version": "1", "steps": [
+                  {"name": "before", "handler": "ok"},
+                  {"name": "middle", "handler": "%s", "depends_on": ["before"],
+                   "retry": {"max_attempts": %d, "backoff": {"initial": "10ms", "max": "20ms", "jitter": false}}},
+                  {"name": "after", "handler": "ok", "depends_on": ["middle"]}
+                ]}""".formatted(namespace, name, middleHandler, maxAttempts);
+    }
+
+    static void awaitTaskStatus(DSLContext dsl, long taskId, String status, Duration atMost) {
+        await().atMost(atMost).pollInterval(Duration.ofMillis(20)).until(() ->
+                status.equals(dsl.fetchOne("select status from ordo.task where id = ?", taskId).get(0, String.class)));
+    }
+
+    @Override
+    public void close() {
+        for (int i = open.size() - 1; i >= 0; i--) {
+            try {
+                open.get(i).close();
+            } catch (Exception ignored) {
+                // best effort
+            }
+        }
+    }
+}
