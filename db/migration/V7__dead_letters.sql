@@ -6,6 +6,8 @@
 -- never changed in place except for its status and classification: requeue and discard resolve it, every change
 -- is recorded in ordo.dead_letter_event, and only retention (of resolved letters, in batches) deletes.
 --
+-- Alert checks of the dlq-processors are serialized by advisory lock (1869767791, 7) (see V3 for the others).
+--
 -- SQLSTATEs raised here: 22023 invalid argument (names it), 22004 null argument, OR404 unknown dead letter,
 -- OR409 the letter or its task is not in a state that allows the change (already resolved, task not failed).
 
