@@ -328,10 +328,11 @@ begin
 end
 $$;
 
--- The dlq-processor's settings. dlq.alert.<namespace>.rate/.count override dlq.alert.rate/.count.
+-- The dlq-processor's settings (mirrored by io.ordo.config.ConfigKeys). dlq.alert.<namespace>.rate/.count
+-- override dlq.alert.rate/.count for one namespace.
 insert into ordo.config_key (pattern, type, min_value, max_value, allowed, description) values
     ('dlq.rules', 'string', null, null, null,
-     'classification rules: a JSON array of {"match": "<error class, * as wildcard>", "reason": "<optional>", "as": "transient|permanent|unknown"}; the first match wins'),
+     'dead-letter classification rules tried before the built-in ones: a JSON array of {"match": "<error class, * as wildcard>", "reason": "<optional>", "as": "transient|permanent|unknown"}; the first match wins'),
     ('dlq.batch_size', 'integer', 1, 10000, null, 'dead letters a dlq-processor classifies per transaction'),
     ('dlq.auto_requeue_max', 'integer', 0, 100, null,
      'how many times a step whose dead letter is classified transient is requeued automatically (0: never)'),

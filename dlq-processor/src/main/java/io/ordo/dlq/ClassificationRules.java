@@ -11,9 +11,9 @@ import java.util.regex.Pattern;
 
 /**
  * Ordered rules that classify a dead letter by its error class (and optionally its reason); the first rule that
- * matches decides, and a letter no rule matches is {@link Classification#UNKNOWN}. Set them with the config key
- * {@code dlq.rules}, a JSON array such as {@code [{"match": "java.net.*", "as": "transient"}]}, where {@code *}
- * in {@code match} stands for any characters.
+ * matches decides, and a letter no rule matches is {@link Classification#UNKNOWN}. The config key {@code dlq.rules}
+ * adds rules tried before the built-in {@link #DEFAULT}: a JSON array such as
+ * {@code [{"match": "java.net.*", "as": "transient"}]}, where {@code *} in {@code match} stands for any characters.
  */
 public record ClassificationRules(List<Rule> rules) {
     private static final Pattern MATCH = Pattern.compile("^[A-Za-z0-9_.$*:-]{1,200}$");
@@ -73,6 +73,13 @@ public record ClassificationRules(List<Rule> rules) {
 
     public ClassificationRules {
         rules = List.copyOf(rules);
+    }
+
+    /** These rules, then {@code fallback}'s. */
+    public ClassificationRules then(ClassificationRules fallback) {
+        List<Rule> all = new ArrayList<>(rules);
+        all.addAll(fallback.rules);
+        return new ClassificationRules(all);
     }
 
     /** The classification and the rule that decided it (null when none matched). */

@@ -2,6 +2,9 @@ package io.ordo.dlq;
 
 import io.helidon.config.Config;
 import io.ordo.OrdoException;
+import io.ordo.config.ConfigKeys;
+import io.ordo.config.ConfigStore;
+import io.ordo.config.LiveConfig;
 import io.ordo.coordination.PostgresCoordination;
 import io.ordo.db.Database;
 import io.ordo.db.DatabaseSettings;
@@ -24,11 +27,13 @@ public final class DlqCommand {
                     Run as many as you like. The database must be migrated (./ordo migrate).
 
                     environment (or -D system properties with the dotted names):
-                      ORDO_DATABASE_URL          the database (required)
-                      ORDO_NODE_ID               this node's id (default dlq-<host>-<pid>)
+                      ORDO_DATABASE_URL              the database (required)
+                      ORDO_NODE_ID                   this node's id (default dlq-<host>-<pid>)
                       ORDO_DLQ_HOST, ORDO_DLQ_PORT   where the admin endpoints listen (default 0.0.0.0:8082; port -1: none)
-                      ORDO_DLQ_HEARTBEAT         heartbeat interval (default 5s)
-                    Rules, thresholds, webhook and retention are dlq.* keys of the config table.""");
+                      ORDO_DLQ_ALERT_INTERVAL        how often alert thresholds are checked (default 10s)
+                      ORDO_DLQ_RETENTION_INTERVAL    how often retention runs (default 1m)
+                    Rules, alert thresholds, the alert webhook and retention are dlq.* keys of the config table
+                    (ordo.set_config); like every config key they may also be set per node, e.g. ORDO_DLQ_BATCH_SIZE=50.""");
             return 0;
         }
         if (args.length > 0) {
@@ -50,18 +55,26 @@ public final class DlqCommand {
         Clock clock = Clock.systemUTC();
         Database database = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(8).withApplicationName("ordo-dlq-" + settings.nodeId()));
         PostgresCoordination coordination = new PostgresCoordination(database, clock);
+        LiveConfig config = null;
         DlqServer server;
         try {
-            server = DlqServer.start(database, coordination, settings, clock);
+            config = LiveConfig.start(new ConfigStore(database.dsl()), coordination, ConfigKeys.fromEnvironment(System.getenv()));
+            config.onChange(LiveConfig.logLevelApplier());
+            server = DlqServer.start(database, coordination, config, settings, clock);
         } catch (OrdoException e) {
+            if (config != null) {
+                config.close();
+            }
             coordination.close();
             database.close();
             System.err.println("ordo dlq: " + e.getMessage());
             return 1;
         }
+        LiveConfig live = config;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
+            live.close();
             coordination.close();
             database.close();
             stopped.countDown();

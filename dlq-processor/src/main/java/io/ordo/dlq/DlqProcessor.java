@@ -1,6 +1,9 @@
 package io.ordo.dlq;
 
 import io.ordo.OrdoException;
+import io.ordo.config.ClusterConfig;
+import io.ordo.config.InvalidConfigException;
+import io.ordo.config.LiveConfig;
 import io.ordo.coordination.Coordination;
 import io.ordo.coordination.NodeInfo;
 import io.ordo.coordination.NodeMembership;
@@ -26,7 +29,8 @@ import java.util.Objects;
 /**
  * A dlq-processor node: classifies new dead letters by their error class ({@link DlqPolicy#rules()}), requeues
  * transient ones a bounded number of times, raises alerts when a namespace passes its thresholds, and deletes
- * resolved letters past retention. It registers as a {@code dlq} node and heartbeats.
+ * resolved letters past retention. It registers as a {@code dlq} node and heartbeats. Its {@link DlqPolicy} follows
+ * the {@code dlq.*} config keys through {@link LiveConfig}, without a restart.
  * <p>
  * Any number of nodes may run: each batch of new letters is claimed with {@code FOR UPDATE SKIP LOCKED} and
  * classified in the transaction that claimed it, so every letter is classified exactly once. New letters wake
@@ -39,6 +43,7 @@ public final class DlqProcessor implements AutoCloseable {
 
     private final DSLContext dsl;
     private final DlqSettings settings;
+    private final LiveConfig config;
     private final Clock clock;
     private final String actor;
     private final DlqMetrics metrics = new DlqMetrics();
@@ -48,37 +53,38 @@ public final class DlqProcessor implements AutoCloseable {
     private final NodeMembership membership;
     private final Thread loop;
     private volatile DlqPolicy policy;
-    private volatile boolean policyStale;
     private volatile boolean running = true;
-    private Instant nextPolicyRefresh;
     private Instant nextAlertCheck;
     private Instant nextPurge;
 
-    private DlqProcessor(Database database, Coordination coordination, DlqSettings settings, Clock clock) {
+    private DlqProcessor(Database database, Coordination coordination, LiveConfig config, DlqSettings settings, Clock clock) {
         this.dsl = database.dsl();
         this.settings = settings;
+        this.config = config;
         this.clock = clock;
         this.actor = "dlq:" + settings.nodeId();
         this.alerts = new AlertChecker(dsl, actor, metrics);
-        this.policy = DlqPolicy.load(dsl); // a bad config value fails the start, naming the key
+        this.policy = DlqPolicy.of(config.version(), config.values()); // a bad value fails the start, naming the key
+        config.onChange((previous, current, changed) -> applyConfig());
         Instant now = clock.instant();
-        this.nextPolicyRefresh = now.plus(settings.policyRefresh());
         this.nextAlertCheck = now;
         this.nextPurge = now;
         subscriptions.add(coordination.subscribe(CHANNEL, payload -> wake.signal()));
-        subscriptions.add(coordination.subscribe(Coordination.CONFIG_CHANNEL, payload -> {
-            policyStale = true;
-            wake.signal();
-        }));
         Map<String, String> metadata = settings.port() >= 0 ? Map.of("http_port", Integer.toString(settings.port())) : Map.of();
         this.membership = NodeMembership.join(coordination, new NodeInfo(settings.nodeId(), NodeRole.DLQ, List.of(), hostName(),
-                version(), now, settings.heartbeatInterval(), metadata), () -> policy.configVersion());
+                version(), now, config.current().heartbeatInterval(), metadata), config::version);
         this.loop = Thread.ofPlatform().name("ordo-dlq-" + settings.nodeId()).start(this::run);
     }
 
-    /** Registers the node and starts processing. A bad {@code dlq.*} config value fails here, naming the key. */
-    public static DlqProcessor start(Database database, Coordination coordination, DlqSettings settings, Clock clock) {
-        return new DlqProcessor(database, coordination, settings, clock);
+    /**
+     * Registers the node and starts processing.
+     *
+     * @param config  this node's live configuration; the processor follows its changes but does not close it
+     * @throws InvalidConfigException if a {@code dlq.*} value cannot be used, naming the key
+     */
+    public static DlqProcessor start(Database database, Coordination coordination, LiveConfig config, DlqSettings settings,
+                                     Clock clock) {
+        return new DlqProcessor(database, coordination, config, settings, clock);
     }
 
     public DlqMetrics metrics() {
@@ -95,11 +101,16 @@ public final class DlqProcessor implements AutoCloseable {
     }
 
     private void run() {
-        IdleWaiter idle = new IdleWaiter(wake, settings.pollMin(), settings.pollMax());
-        Duration errorBackoff = settings.pollMin();
+        ClusterConfig polling = config.current();
+        IdleWaiter idle = new IdleWaiter(wake, polling.pollIntervalMin(), polling.pollIntervalMax());
+        Duration errorBackoff = polling.pollIntervalMin();
         while (running) {
             try {
-                refreshPolicy();
+                ClusterConfig latest = config.current();
+                if (!latest.pollIntervalMin().equals(polling.pollIntervalMin()) || !latest.pollIntervalMax().equals(polling.pollIntervalMax())) {
+                    polling = latest;
+                    idle = new IdleWaiter(wake, polling.pollIntervalMin(), polling.pollIntervalMax());
+                }
                 int classified = classifyOnce();
                 Instant now = clock.instant();
                 if (!now.isBefore(nextAlertCheck)) {
@@ -110,7 +121,7 @@ public final class DlqProcessor implements AutoCloseable {
                     nextPurge = now.plus(settings.retentionInterval());
                     purgeOnce();
                 }
-                errorBackoff = settings.pollMin();
+                errorBackoff = polling.pollIntervalMin();
                 if (classified == 0) {
                     idle.idle();
                 } else {
@@ -132,28 +143,20 @@ public final class DlqProcessor implements AutoCloseable {
                     Thread.currentThread().interrupt();
                     return;
                 }
-                errorBackoff = errorBackoff.multipliedBy(2).compareTo(settings.pollMax()) > 0 ? settings.pollMax() : errorBackoff.multipliedBy(2);
+                errorBackoff = errorBackoff.multipliedBy(2).compareTo(polling.pollIntervalMax()) > 0
+                        ? polling.pollIntervalMax() : errorBackoff.multipliedBy(2);
             }
         }
     }
 
-    private void refreshPolicy() {
-        Instant now = clock.instant();
-        if (!policyStale && now.isBefore(nextPolicyRefresh)) {
-            return;
-        }
-        policyStale = false;
-        nextPolicyRefresh = now.plus(settings.policyRefresh());
+    private void applyConfig() {
         try {
-            DlqPolicy fresh = DlqPolicy.load(dsl);
-            if (fresh.configVersion() != policy.configVersion()) {
-                policy = fresh;
-                membership.heartbeatNow();
-            }
-        } catch (io.ordo.InvalidInputException e) {
-            LOG.log(System.Logger.Level.WARNING, "dlq-processor " + settings.nodeId() + " keeps its policy of config version "
+            policy = DlqPolicy.of(config.version(), config.values());
+        } catch (InvalidConfigException e) {
+            LOG.log(System.Logger.Level.ERROR, "dlq-processor " + settings.nodeId() + " keeps its policy of config version "
                     + policy.configVersion() + ": " + e.getMessage());
         }
+        wake.signal();
     }
 
     /**

@@ -2,6 +2,7 @@ package io.ordo.dlq;
 
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
+import io.ordo.config.LiveConfig;
 import io.ordo.coordination.Coordination;
 import io.ordo.db.Database;
 import io.ordo.dlq.http.DatabaseTokenVerifier;
@@ -28,8 +29,9 @@ public final class DlqServer implements AutoCloseable {
         routing.register("/v1/dlq", new DlqHttpService(letters, tokens));
     }
 
-    public static DlqServer start(Database database, Coordination coordination, DlqSettings settings, Clock clock) {
-        DlqProcessor processor = DlqProcessor.start(database, coordination, settings, clock);
+    /** Starts the processor and the web server; see {@link DlqProcessor#start}. */
+    public static DlqServer start(Database database, Coordination coordination, LiveConfig config, DlqSettings settings, Clock clock) {
+        DlqProcessor processor = DlqProcessor.start(database, coordination, config, settings, clock);
         if (settings.port() < 0) {
             return new DlqServer(processor, null);
         }

@@ -1,5 +1,7 @@
 package io.ordo.dlq;
 
+import io.ordo.config.ConfigStore;
+import io.ordo.config.LiveConfig;
 import io.ordo.coordination.PostgresCoordination;
 import io.ordo.db.Database;
 import io.ordo.dlq.http.DatabaseTokenVerifier;
@@ -13,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.awaitility.Awaitility.await;
 
@@ -37,9 +40,10 @@ final class DlqFixture implements AutoCloseable {
     DlqProcessor processor(String nodeId) {
         Database pool = track(Database.connect(db.settings().withMaxPoolSize(4).withApplicationName("dlq-" + nodeId)));
         PostgresCoordination coordination = track(new PostgresCoordination(pool, Clock.systemUTC()));
-        DlqSettings settings = DlqSettings.defaults(nodeId).withPort(-1)
-                .withIntervals(Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofMillis(100), Duration.ofMillis(100));
-        return track(DlqProcessor.start(pool, coordination, settings, Clock.systemUTC()));
+        LiveConfig config = track(LiveConfig.start(new ConfigStore(pool.dsl()), coordination, Map.of(
+                "queue.poll_interval_min", "20ms", "queue.poll_interval_max", "200ms", "node.heartbeat_interval", "200ms")));
+        DlqSettings settings = DlqSettings.defaults(nodeId).withPort(-1).withIntervals(Duration.ofMillis(100), Duration.ofMillis(100));
+        return track(DlqProcessor.start(pool, coordination, config, settings, Clock.systemUTC()));
     }
 
     <T extends AutoCloseable> T track(T resource) {
