@@ -12,6 +12,7 @@ import io.ordo.testing.TestDatabase;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -58,7 +59,8 @@ class DlqProcessorTest {
         try (DlqFixture fixture = new DlqFixture(db)) {
             DlqProcessor first = fixture.processor("dlq-a");
             DlqProcessor second = fixture.processor("dlq-b");
-            assertThat(dsl.fetch("select node_id from ordo.node where role = 'dlq' and status = 'active' order by node_id")
+            assertThat(dsl.fetch("select node_id from ordo.node where role = 'dlq' and status = 'active' and node_id in ('dlq-a', 'dlq-b')"
+                    + " order by node_id")
                     .getValues(0, String.class)).containsExactly("dlq-a", "dlq-b");
             String[] classes = {"StepTimeout", "UnknownHandler", "java.io.IOException", "com.example.WeirdError"};
             for (int round = 0; round < 30; round++) {
@@ -82,6 +84,31 @@ class DlqProcessorTest {
         }
         assertThat(dsl.fetchOne("select count(*) from ordo.node where node_id in ('dlq-a', 'dlq-b')").get(0, Integer.class))
                 .as("stopped nodes leave the registry").isZero();
+    }
+
+    @Test
+    @Tag("chaos")
+    void letters_are_classified_exactly_once_when_a_processor_loses_its_database_sessions_or_stops_mid_stream() throws Exception {
+        try (DlqFixture fixture = new DlqFixture(db)) {
+            DlqProcessor survivor = fixture.processor("dlq-survivor");
+            DlqProcessor victim = fixture.processor("dlq-victim");
+            for (int round = 0; round < 20; round++) {
+                insertLetters("chaos_ns", round % 2 == 0 ? "WorkerLost" : "UnknownHandler", 100);
+                if (round == 5 || round == 10) {
+                    db.terminateSessions("dlq-dlq-victim"); // its transactions in flight roll back; its pool reconnects
+                }
+                if (round == 15) {
+                    victim.close(); // finishes the batch it holds, then leaves
+                }
+            }
+            await().atMost(WAIT).pollInterval(Duration.ofMillis(50)).until(() -> dsl.fetchOne(
+                    "select count(*) from ordo.dead_letter where namespace = 'chaos_ns' and classified_at is null").get(0, Integer.class) == 0);
+            assertThat(dsl.fetchOne("select count(*) from ordo.dead_letter_event e join ordo.dead_letter d on d.id = e.dead_letter_id"
+                    + " where e.kind = 'classified' and d.namespace = 'chaos_ns'").get(0, Integer.class)).isEqualTo(2000);
+            assertThat(dsl.fetch("select dead_letter_id from ordo.dead_letter_event where kind = 'classified'"
+                    + " group by dead_letter_id having count(*) > 1")).as("letters classified twice").isEmpty();
+            assertThat(survivor.metrics().classified()).isPositive();
+        }
     }
 
     @Test
