@@ -89,17 +89,17 @@ public final class DlqHttpService implements HttpService {
                 }
                 action.handle(req, res, caller);
             } catch (Problem.Refused e) {
-                e.problem.send(res, req.path().path());
+                e.problem.send(res, req.path().absolute().path());
             } catch (InvalidInputException e) {
-                Problem.badRequest(e.getMessage(), null).problem.send(res, req.path().path());
+                Problem.badRequest(e.getMessage(), null).problem.send(res, req.path().absolute().path());
             } catch (NotFoundException e) {
-                new Problem(Status.NOT_FOUND_404, "not-found", e.getMessage(), null).send(res, req.path().path());
+                new Problem(Status.NOT_FOUND_404, "not-found", e.getMessage(), null).send(res, req.path().absolute().path());
             } catch (DeadLetterStateException e) {
-                new Problem(Status.CONFLICT_409, "conflict", e.getMessage(), null).send(res, req.path().path());
+                new Problem(Status.CONFLICT_409, "conflict", e.getMessage(), null).send(res, req.path().absolute().path());
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, req.prologue().method().text() + " " + req.path().path() + " failed", e);
+                LOG.log(System.Logger.Level.ERROR, req.prologue().method().text() + " " + req.path().absolute().path() + " failed", e);
                 new Problem(Status.INTERNAL_SERVER_ERROR_500, "internal-error", "the server failed to handle the request; see its log",
-                        null).send(res, req.path().path());
+                        null).send(res, req.path().absolute().path());
             }
         };
     }
