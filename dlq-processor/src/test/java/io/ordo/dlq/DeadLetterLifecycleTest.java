@@ -173,6 +173,31 @@ class DeadLetterLifecycleTest {
     }
 
     @Test
+    void orchestration_messages_that_cannot_be_applied_are_dead_lettered_in_the_transaction_that_drops_them() {
+        fixed.set(true);
+        long taskId = tasks.submit("billing", "charge", "{}");
+        awaitTaskStatus(dsl, taskId, "complete", WAIT);
+        dsl.fetch("select ordo.send('orchestration', ?::jsonb)", "{\"type\": \"reticulate\", \"task_id\": " + taskId + "}");
+        dsl.fetch("select ordo.send('orchestration', ?::jsonb)", "{\"type\": \"step_result\", \"task_id\": " + taskId
+                + ", \"step_id\": -5, \"attempt\": 1, \"status\": \"succeeded\"}");
+        dsl.fetch("select ordo.send('orchestration', ?::jsonb)", "{\"type\": \"step_result\", \"task_id\": 987654321}");
+        dsl.fetch("select ordo.send('orchestration', ?::jsonb)", "{\"no_type\": true}");
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> dsl.fetchOne(
+                "select count(*) from ordo.dead_letter where error_class = 'UnprocessableMessage'").get(0, Integer.class) >= 4);
+        assertThat(dsl.fetch("select reason from ordo.dead_letter where task_id = ? and error_class = 'UnprocessableMessage' order by id", taskId)
+                .getValues(0, String.class)).containsExactly("orchestration message of unknown type 'reticulate'",
+                "step result for unknown step -5");
+        assertThat(dsl.fetch("select reason from ordo.dead_letter where task_id is null and error_class = 'UnprocessableMessage'")
+                .getValues(0, String.class)).contains("message for unknown task 987654321", "malformed orchestration message");
+        DeadLetter unknownType = letters.list(new DeadLetterFilter("billing", null, null, "UnprocessableMessage", null, null, taskId,
+                null, null), null, 10).items().getLast();
+        assertThat(Json.parse(unknownType.message()).path("type").asText()).isEqualTo("reticulate");
+        assertThatThrownBy(() -> letters.requeue(unknownType.id(), null, "ops:fay", null))
+                .isInstanceOf(DeadLetterStateException.class).hasMessageContaining("discard it");
+        assertThat(dsl.fetchOne("select status from ordo.task where id = ?", taskId).get(0, String.class)).isEqualTo("complete");
+    }
+
+    @Test
     void an_unknown_letter_is_reported_as_such() {
         assertThatThrownBy(() -> letters.requeue(987654321L, null, "ops:erin", null)).isInstanceOf(DeadLetterNotFoundException.class);
         assertThatThrownBy(() -> letters.discard(987654321L, "ops:erin", "gone")).isInstanceOf(DeadLetterNotFoundException.class);
