@@ -116,7 +116,14 @@ public record ClassificationRules(List<Rule> rules) {
                     throw new InvalidInputException("dlq.rules: unknown field '" + f + "' in " + r + "; allowed: match, reason, as");
                 }
             });
-            out.add(new Rule(text(r, "match"), text(r, "reason"), Classification.of(text(r, "as"))));
+            String as = text(r, "as");
+            if (as == null) {
+                throw new InvalidInputException("dlq.rules: every rule needs \"as\": transient, permanent or unknown, in " + r);
+            }
+            if (!Set.of("transient", "permanent", "unknown").contains(as)) {
+                throw new InvalidInputException("dlq.rules: \"as\" must be transient, permanent or unknown, got '" + as + "'");
+            }
+            out.add(new Rule(text(r, "match"), text(r, "reason"), Classification.of(as)));
         }
         return new ClassificationRules(out);
     }

@@ -27,6 +27,7 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** The dlq-processor node: classification by several nodes at once, automatic requeues, alerts, retention. */
@@ -141,7 +142,7 @@ class DlqProcessorTest {
             assertThat(dsl.fetchOne("select status from ordo.task where id = ?", taskId).get(0, String.class)).isEqualTo("failed");
             assertThat(processor.metrics().autoRequeued()).isEqualTo(2);
         } finally {
-            setConfig("dlq.auto_requeue_max", "0");
+            dsl.fetch("select ordo.reset_config('dlq.auto_requeue_max', 'test')");
         }
     }
 
@@ -204,6 +205,19 @@ class DlqProcessorTest {
             hook.stop(0);
             dsl.fetch("select ordo.reset_config('dlq.alert.webhook', 'test')");
         }
+    }
+
+    @Test
+    void a_malformed_dlq_setting_is_refused_when_it_is_set_and_names_the_key() {
+        assertThatThrownBy(() -> setConfig("dlq.rules", "\"[{\\\"match\\\": \\\"X\\\"}]\""))
+                .hasMessageContaining("config key \"dlq.rules\"").hasMessageContaining("\"as\" must be");
+        assertThatThrownBy(() -> setConfig("dlq.rules", "\"{oops\"")).hasMessageContaining("malformed JSON");
+        assertThatThrownBy(() -> setConfig("dlq.alert.webhook", "\"mailto:ops@example.com\""))
+                .hasMessageContaining("config key \"dlq.alert.webhook\" must be an http:// or https:// URL");
+        assertThatThrownBy(() -> setConfig("dlq.auto_requeue_max", "1000")).hasMessageContaining("dlq.auto_requeue_max");
+        assertThatThrownBy(() -> setConfig("dlq.alert.Bad-Ns.rate", "5")).hasMessageContaining("unknown config key");
+        assertThat(dsl.fetchOne("select count(*) from ordo.config where key in ('dlq.rules', 'dlq.alert.webhook')").get(0, Integer.class))
+                .isZero();
     }
 
     @Test
