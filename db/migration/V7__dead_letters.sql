@@ -145,6 +145,10 @@ begin
     if length(p_reason) > 2000 then
         raise exception 'reason: at most 2000 characters' using errcode = '22023';
     end if;
+    if octet_length(p_patched_input::text) > ordo.max_context_bytes() then
+        raise exception 'input: % bytes, more than the limit of % bytes', octet_length(p_patched_input::text), ordo.max_context_bytes()
+            using errcode = '22023';
+    end if;
     select * into v_letter from ordo.dead_letter d where d.id = p_id for update;
     if not found then
         raise exception 'unknown dead letter %', p_id using errcode = 'OR404';
