@@ -54,8 +54,8 @@ public final class DlqProcessor implements AutoCloseable {
     private final Thread loop;
     private volatile DlqPolicy policy;
     private volatile boolean running = true;
-    private Instant nextAlertCheck;
-    private Instant nextPurge;
+    private volatile Instant nextAlertCheck;
+    private volatile Instant nextPurge;
 
     private DlqProcessor(Database database, Coordination coordination, LiveConfig config, DlqSettings settings, Clock clock) {
         this.dsl = database.dsl();

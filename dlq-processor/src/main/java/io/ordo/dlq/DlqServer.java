@@ -29,22 +29,25 @@ public final class DlqServer implements AutoCloseable {
         routing.register("/v1/dlq", new DlqHttpService(letters, tokens));
     }
 
-    /** Starts the processor and the web server; see {@link DlqProcessor#start}. */
+    /** Starts the web server (unless the port is -1), then the processor; see {@link DlqProcessor#start}. */
     public static DlqServer start(Database database, Coordination coordination, LiveConfig config, DlqSettings settings, Clock clock) {
-        DlqProcessor processor = DlqProcessor.start(database, coordination, config, settings, clock);
-        if (settings.port() < 0) {
-            return new DlqServer(processor, null);
-        }
-        try {
-            WebServer web = WebServer.builder()
+        WebServer web = null;
+        if (settings.port() >= 0) {
+            web = WebServer.builder()
                     .host(settings.host())
                     .port(settings.port())
                     .routing(r -> routing(r, new DeadLetters(database.dsl()), new DatabaseTokenVerifier(database.dsl())))
                     .build()
                     .start();
-            return new DlqServer(processor, web);
+        }
+        try {
+            // the node registers the port it actually listens on
+            DlqSettings actual = web == null ? settings : settings.withPort(web.port());
+            return new DlqServer(DlqProcessor.start(database, coordination, config, actual, clock), web);
         } catch (RuntimeException e) {
-            processor.close();
+            if (web != null) {
+                web.stop();
+            }
             throw e;
         }
     }

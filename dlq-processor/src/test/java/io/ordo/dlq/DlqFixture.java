@@ -38,12 +38,17 @@ final class DlqFixture implements AutoCloseable {
 
     /** A dlq-processor with a pool and a coordination adapter of its own, as a separate process would have. */
     DlqProcessor processor(String nodeId) {
+        return server(nodeId, -1).processor();
+    }
+
+    /** A dlq-processor process: the processor and, unless {@code port} is -1, its admin endpoints. */
+    DlqServer server(String nodeId, int port) {
         Database pool = track(Database.connect(db.settings().withMaxPoolSize(4).withApplicationName("dlq-" + nodeId)));
         PostgresCoordination coordination = track(new PostgresCoordination(pool, Clock.systemUTC()));
         LiveConfig config = track(LiveConfig.start(new ConfigStore(pool.dsl()), coordination, Map.of(
                 "queue.poll_interval_min", "20ms", "queue.poll_interval_max", "200ms", "node.heartbeat_interval", "200ms")));
-        DlqSettings settings = DlqSettings.defaults(nodeId).withPort(-1).withIntervals(Duration.ofMillis(100), Duration.ofMillis(100));
-        return track(DlqProcessor.start(pool, coordination, config, settings, Clock.systemUTC()));
+        DlqSettings settings = DlqSettings.defaults(nodeId).withPort(port).withIntervals(Duration.ofMillis(100), Duration.ofMillis(100));
+        return track(DlqServer.start(pool, coordination, config, settings, Clock.systemUTC()));
     }
 
     <T extends AutoCloseable> T track(T resource) {

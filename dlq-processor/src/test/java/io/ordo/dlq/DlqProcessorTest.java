@@ -208,6 +208,23 @@ class DlqProcessorTest {
     }
 
     @Test
+    void a_dlq_server_registers_with_the_port_it_listens_on_and_leaves_the_registry_when_stopped() throws Exception {
+        try (DlqFixture fixture = new DlqFixture(db)) {
+            DlqServer server = fixture.server("dlq-web", 0);
+            assertThat(server.port()).isPositive();
+            assertThat(dsl.fetchOne("select role, status, metadata->>'http_port' from ordo.node where node_id = 'dlq-web'").intoArray())
+                    .containsExactly("dlq", "active", Integer.toString(server.port()));
+            java.net.http.HttpResponse<String> reply = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + "/v1/dlq/stats")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(reply.statusCode()).isEqualTo(401);
+            assertThat(Json.parse(reply.body()).path("instance").asText()).isEqualTo("/v1/dlq/stats");
+            server.close();
+            assertThat(dsl.fetchOne("select count(*) from ordo.node where node_id = 'dlq-web'").get(0, Integer.class)).isZero();
+        }
+    }
+
+    @Test
     void a_malformed_dlq_setting_is_refused_when_it_is_set_and_names_the_key() {
         assertThatThrownBy(() -> setConfig("dlq.rules", "\"[{\\\"match\\\": \\\"X\\\"}]\""))
                 .hasMessageContaining("config key \"dlq.rules\"").hasMessageContaining("\"as\" must be");
