@@ -8,6 +8,8 @@ import io.ordo.config.LiveConfig;
 import io.ordo.coordination.PostgresCoordination;
 import io.ordo.db.Database;
 import io.ordo.db.DatabaseSettings;
+import io.ordo.http.telemetry.Telemetry;
+import io.ordo.telemetry.Logging;
 
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
@@ -23,13 +25,15 @@ public final class DlqCommand {
                     usage: ./ordo dlq
 
                     Runs a dlq-processor: classifies new dead letters, requeues transient ones (dlq.auto_requeue_max),
-                    raises alerts, deletes resolved letters past retention, and serves the /v1/dlq admin endpoints.
+                    raises alerts, deletes resolved letters past retention, and serves the /v1/dlq admin endpoints,
+                    /health and /metrics. API tokens come from ./ordo token create.
                     Run as many as you like. The database must be migrated (./ordo migrate).
 
                     environment (or -D system properties with the dotted names):
                       ORDO_DATABASE_URL              the database (required)
                       ORDO_NODE_ID                   this node's id (default dlq-<host>-<pid>)
-                      ORDO_DLQ_HOST, ORDO_DLQ_PORT   where the admin endpoints listen (default 0.0.0.0:8082; port -1: none)
+                      ORDO_DLQ_PORT                  the admin endpoints' port (default 8082; -1: none); the other
+                                                     ORDO_HTTP_* variables (host, TLS, body limit) apply as for ordo server
                       ORDO_DLQ_ALERT_INTERVAL        how often alert thresholds are checked (default 10s)
                       ORDO_DLQ_RETENTION_INTERVAL    how often retention runs (default 1m)
                     Rules, alert thresholds, the alert webhook and retention are dlq.* keys of the config table
@@ -47,28 +51,31 @@ public final class DlqCommand {
         }
         DlqSettings settings;
         try {
-            settings = DlqSettings.from(Config.create(), "dlq-" + hostName() + "-" + ProcessHandle.current().pid());
+            Logging.configure(System.getenv());
+            settings = DlqSettings.from(Config.create(), System.getenv(), "dlq-" + hostName() + "-" + ProcessHandle.current().pid());
         } catch (OrdoException e) {
             System.err.println("ordo dlq: " + e.getMessage());
             return 2;
         }
         Clock clock = Clock.systemUTC();
         Database database = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(8).withApplicationName("ordo-dlq-" + settings.nodeId()));
+        Telemetry telemetry = Telemetry.fromEnvironment("ordo-dlq", System.getenv());
         PostgresCoordination coordination = new PostgresCoordination(database, clock);
         LiveConfig config = null;
         DlqServer server;
         try {
             config = LiveConfig.start(new ConfigStore(database.dsl()), coordination, ConfigKeys.fromEnvironment(System.getenv()));
             config.onChange(LiveConfig.logLevelApplier());
-            server = DlqServer.start(database, coordination, config, settings, clock);
-        } catch (OrdoException e) {
+            server = DlqServer.start(database, coordination, config, settings, telemetry, clock);
+        } catch (RuntimeException e) {
             if (config != null) {
                 config.close();
             }
             coordination.close();
+            telemetry.close();
             database.close();
-            System.err.println("ordo dlq: " + e.getMessage());
-            return 1;
+            System.err.println("ordo dlq: could not start: " + e.getMessage());
+            return e instanceof io.ordo.InvalidInputException ? 2 : 1;
         }
         LiveConfig live = config;
         CountDownLatch stopped = new CountDownLatch(1);
@@ -76,6 +83,7 @@ public final class DlqCommand {
             server.close();
             live.close();
             coordination.close();
+            telemetry.close();
             database.close();
             stopped.countDown();
         }, "ordo-dlq-shutdown"));

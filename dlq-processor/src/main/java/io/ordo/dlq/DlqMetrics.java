@@ -1,6 +1,6 @@
 package io.ordo.dlq;
 
-import io.opentelemetry.api.GlobalOpenTelemetry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.metrics.LongCounter;
@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Counters of one dlq-processor node since it started. Each is also an OpenTelemetry counter (meter
- * {@code io.ordo.dlq}), exported when the process has an OpenTelemetry SDK installed.
+ * {@code io.ordo.dlq}): {@code ordo.dlq.classified}, {@code ordo.dlq.auto_requeued}, {@code ordo.dlq.alerts} (by
+ * namespace and kind) and {@code ordo.dlq.purged}, on the {@code /metrics} scrape and wherever the SDK exports.
  */
 public final class DlqMetrics {
     private static final AttributeKey<String> NAMESPACE = AttributeKey.stringKey("namespace");
@@ -28,8 +29,8 @@ public final class DlqMetrics {
     private final LongCounter alertCounter;
     private final LongCounter purgedCounter;
 
-    DlqMetrics() {
-        Meter meter = GlobalOpenTelemetry.getMeter("io.ordo.dlq");
+    DlqMetrics(OpenTelemetry otel) {
+        Meter meter = otel.getMeter("io.ordo.dlq");
         classifiedCounter = meter.counterBuilder("ordo.dlq.classified").setDescription("dead letters classified").build();
         autoRequeuedCounter = meter.counterBuilder("ordo.dlq.auto_requeued").setDescription("dead letters requeued automatically").build();
         alertCounter = meter.counterBuilder("ordo.dlq.alerts").setDescription("dead-letter alerts raised").build();

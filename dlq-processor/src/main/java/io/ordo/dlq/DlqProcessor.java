@@ -1,5 +1,6 @@
 package io.ordo.dlq;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.ordo.OrdoException;
 import io.ordo.config.ClusterConfig;
 import io.ordo.config.InvalidConfigException;
@@ -46,7 +47,7 @@ public final class DlqProcessor implements AutoCloseable {
     private final LiveConfig config;
     private final Clock clock;
     private final String actor;
-    private final DlqMetrics metrics = new DlqMetrics();
+    private final DlqMetrics metrics;
     private final AlertChecker alerts;
     private final WakeSignal wake = new WakeSignal();
     private final List<Subscription> subscriptions = new ArrayList<>();
@@ -54,11 +55,14 @@ public final class DlqProcessor implements AutoCloseable {
     private final Thread loop;
     private volatile DlqPolicy policy;
     private volatile boolean running = true;
+    private volatile Instant lastRoundAt;
     private volatile Instant nextAlertCheck;
     private volatile Instant nextPurge;
 
-    private DlqProcessor(Database database, Coordination coordination, LiveConfig config, DlqSettings settings, Clock clock) {
+    private DlqProcessor(Database database, Coordination coordination, LiveConfig config, DlqSettings settings,
+                         OpenTelemetry otel, Clock clock) {
         this.dsl = database.dsl();
+        this.metrics = new DlqMetrics(otel);
         this.settings = settings;
         this.config = config;
         this.clock = clock;
@@ -70,7 +74,7 @@ public final class DlqProcessor implements AutoCloseable {
         this.nextAlertCheck = now;
         this.nextPurge = now;
         subscriptions.add(coordination.subscribe(CHANNEL, payload -> wake.signal()));
-        Map<String, String> metadata = settings.port() >= 0 ? Map.of("http_port", Integer.toString(settings.port())) : Map.of();
+        Map<String, String> metadata = settings.http() == null ? Map.of() : Map.of("http_port", Integer.toString(settings.http().port()));
         this.membership = NodeMembership.join(coordination, new NodeInfo(settings.nodeId(), NodeRole.DLQ, List.of(), hostName(),
                 version(), now, config.current().heartbeatInterval(), metadata), config::version);
         this.loop = Thread.ofPlatform().name("ordo-dlq-" + settings.nodeId()).start(this::run);
@@ -80,11 +84,22 @@ public final class DlqProcessor implements AutoCloseable {
      * Registers the node and starts processing.
      *
      * @param config  this node's live configuration; the processor follows its changes but does not close it
+     * @param otel    where its counters go ({@link OpenTelemetry#noop()} for none)
      * @throws InvalidConfigException if a {@code dlq.*} value cannot be used, naming the key
      */
     public static DlqProcessor start(Database database, Coordination coordination, LiveConfig config, DlqSettings settings,
-                                     Clock clock) {
-        return new DlqProcessor(database, coordination, config, settings, clock);
+                                     OpenTelemetry otel, Clock clock) {
+        return new DlqProcessor(database, coordination, config, settings, otel, clock);
+    }
+
+    /** Whether the processing loop runs (false once stopped, or if it died). */
+    public boolean isRunning() {
+        return running && loop.isAlive();
+    }
+
+    /** When the loop last finished a round of work without failing; null before the first. */
+    public Instant lastRoundAt() {
+        return lastRoundAt;
     }
 
     public DlqMetrics metrics() {
@@ -122,6 +137,7 @@ public final class DlqProcessor implements AutoCloseable {
                     purgeOnce();
                 }
                 errorBackoff = polling.pollIntervalMin();
+                lastRoundAt = now;
                 if (classified == 0) {
                     idle.idle();
                 } else {

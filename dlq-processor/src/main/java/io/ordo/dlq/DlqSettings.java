@@ -3,68 +3,72 @@ package io.ordo.dlq;
 import io.helidon.config.Config;
 import io.ordo.InvalidInputException;
 import io.ordo.config.ConfigKey;
+import io.ordo.http.HttpSettings;
 
 import java.time.Duration;
+import java.util.Map;
 
 /**
- * Settings of one dlq-processor node, from Helidon {@link Config}, which includes the environment
- * ({@code ORDO_DLQ_PORT} sets {@code ordo.dlq.port}). What the nodes share comes from the config table instead:
- * the {@link DlqPolicy} (rules, thresholds, retention), and the polling and heartbeat intervals
+ * Settings of one dlq-processor node. What the nodes share comes from the config table instead: the
+ * {@link DlqPolicy} (rules, thresholds, retention), and the polling and heartbeat intervals
  * ({@link io.ordo.config.ClusterConfig}).
  *
- * @param nodeId             unique id of this node in the registry ({@code ordo.node.id})
- * @param host               address the admin endpoints listen on ({@code ordo.dlq.host})
- * @param port               their port, 0 for any free one, -1 for no HTTP server ({@code ordo.dlq.port})
+ * @param nodeId             unique id of this node in the registry ({@code ORDO_NODE_ID})
+ * @param http               the admin endpoints' port ({@code ORDO_HTTP_*}, with {@code ORDO_DLQ_PORT} winning over
+ *                           {@code ORDO_HTTP_PORT}; default 8082), or null for none ({@code ORDO_DLQ_PORT=-1})
  * @param alertInterval      how often alert thresholds are checked ({@code ordo.dlq.alert.interval})
  * @param retentionInterval  how often resolved letters past retention are deleted ({@code ordo.dlq.retention.interval})
  */
-public record DlqSettings(String nodeId, String host, int port, Duration alertInterval, Duration retentionInterval) {
+public record DlqSettings(String nodeId, HttpSettings http, Duration alertInterval, Duration retentionInterval) {
+    public static final int DEFAULT_PORT = 8082;
 
     public DlqSettings {
         if (nodeId == null || !nodeId.matches("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")) {
-            throw new InvalidInputException("ordo.node.id must be 1-100 characters of [A-Za-z0-9_.:-], got " + nodeId);
-        }
-        if (host == null || host.isBlank()) {
-            throw new InvalidInputException("ordo.dlq.host must not be empty");
-        }
-        if (port < -1 || port > 65535) {
-            throw new InvalidInputException("ordo.dlq.port must be a port (0 for any free one, -1 for none), got " + port);
+            throw new InvalidInputException("ORDO_NODE_ID must be 1-100 characters of [A-Za-z0-9_.:-], got " + nodeId);
         }
         positive("ordo.dlq.alert.interval", alertInterval);
         positive("ordo.dlq.retention.interval", retentionInterval);
     }
 
     public static DlqSettings defaults(String nodeId) {
-        return new DlqSettings(nodeId, "0.0.0.0", 8082, Duration.ofSeconds(10), Duration.ofMinutes(1));
+        return new DlqSettings(nodeId, HttpSettings.defaults(DEFAULT_PORT), Duration.ofSeconds(10), Duration.ofMinutes(1));
     }
 
-    /** Reads the settings; a missing key keeps its default, a bad one fails with a message naming it. */
-    public static DlqSettings from(Config config, String defaultNodeId) {
-        DlqSettings d = defaults(config.get("ordo.node.id").asString().orElse(defaultNodeId));
-        return new DlqSettings(d.nodeId,
-                config.get("ordo.dlq.host").asString().orElse(d.host),
-                integer(config, "ordo.dlq.port", d.port),
-                duration(config, "ordo.dlq.alert.interval", d.alertInterval),
-                duration(config, "ordo.dlq.retention.interval", d.retentionInterval));
+    /**
+     * Reads the settings from Helidon config (which includes the environment: {@code ORDO_DLQ_PORT} sets
+     * {@code ordo.dlq.port}) and the {@code ORDO_HTTP_*} variables. A missing key keeps its default; a bad one fails
+     * with a message naming it.
+     */
+    public static DlqSettings from(Config config, Map<String, String> env, String defaultNodeId) {
+        String nodeId = config.get("ordo.node.id").asString().orElse(defaultNodeId);
+        String port = config.get("ordo.dlq.port").asString().orElse(null);
+        HttpSettings http;
+        if (port == null) {
+            http = HttpSettings.fromEnvironment(env, null, DEFAULT_PORT);
+        } else {
+            int p = integer("ORDO_DLQ_PORT", port);
+            http = p == -1 ? null : HttpSettings.fromEnvironment(env, p, DEFAULT_PORT);
+        }
+        return new DlqSettings(nodeId, http,
+                duration(config, "ordo.dlq.alert.interval", Duration.ofSeconds(10)),
+                duration(config, "ordo.dlq.retention.interval", Duration.ofMinutes(1)));
     }
 
-    public DlqSettings withPort(int newPort) {
-        return new DlqSettings(nodeId, host, newPort, alertInterval, retentionInterval);
+    /** The same settings with admin endpoints on {@code port} (0: any free one), or none for -1. */
+    public DlqSettings withPort(int port) {
+        HttpSettings base = http == null ? HttpSettings.defaults(DEFAULT_PORT) : http;
+        return new DlqSettings(nodeId, port == -1 ? null : base.withPort(port), alertInterval, retentionInterval);
     }
 
     public DlqSettings withIntervals(Duration alerts, Duration retention) {
-        return new DlqSettings(nodeId, host, port, alerts, retention);
+        return new DlqSettings(nodeId, http, alerts, retention);
     }
 
-    private static int integer(Config config, String key, int fallback) {
-        String text = config.get(key).asString().orElse(null);
-        if (text == null) {
-            return fallback;
-        }
+    private static int integer(String key, String text) {
         try {
             return Integer.parseInt(text.trim());
         } catch (NumberFormatException e) {
-            throw new InvalidInputException(key + " must be an integer, got '" + text + "'");
+            throw new InvalidInputException(key + " must be a port number, or -1 for no admin endpoints, got '" + text + "'");
         }
     }
 

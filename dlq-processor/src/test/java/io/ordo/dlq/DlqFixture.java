@@ -4,7 +4,10 @@ import io.ordo.config.ConfigStore;
 import io.ordo.config.LiveConfig;
 import io.ordo.coordination.PostgresCoordination;
 import io.ordo.db.Database;
-import io.ordo.dlq.http.DatabaseTokenVerifier;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.ordo.http.auth.ApiTokens;
+import io.ordo.http.auth.Role;
+import io.ordo.http.telemetry.Telemetry;
 import io.ordo.engine.Orchestrator;
 import io.ordo.engine.OrchestratorSettings;
 import io.ordo.queue.QueueListener;
@@ -23,6 +26,7 @@ import static org.awaitility.Awaitility.await;
 final class DlqFixture implements AutoCloseable {
     private final TestDatabase db;
     private final List<AutoCloseable> open = new ArrayList<>();
+    private final Map<String, Telemetry> telemetry = new java.util.concurrent.ConcurrentHashMap<>();
 
     DlqFixture(TestDatabase db) {
         this.db = db;
@@ -48,7 +52,14 @@ final class DlqFixture implements AutoCloseable {
         LiveConfig config = track(LiveConfig.start(new ConfigStore(pool.dsl()), coordination, Map.of(
                 "queue.poll_interval_min", "20ms", "queue.poll_interval_max", "200ms", "node.heartbeat_interval", "200ms")));
         DlqSettings settings = DlqSettings.defaults(nodeId).withPort(port).withIntervals(Duration.ofMillis(100), Duration.ofMillis(100));
-        return track(DlqServer.start(pool, coordination, config, settings, Clock.systemUTC()));
+        Telemetry otel = track(Telemetry.inMemory(SpanExporter.composite()));
+        telemetry.put(nodeId, otel);
+        return track(DlqServer.start(pool, coordination, config, settings, otel, Clock.systemUTC()));
+    }
+
+    /** The telemetry of a node started by this fixture: its meters are on {@code prometheus().scrape()}. */
+    Telemetry telemetry(String nodeId) {
+        return telemetry.get(nodeId);
     }
 
     <T extends AutoCloseable> T track(T resource) {
@@ -56,26 +67,9 @@ final class DlqFixture implements AutoCloseable {
         return resource;
     }
 
-    /** The API token table of the http-api branch (migration V5), if this schema does not have it yet. */
-    static void ensureTokenTable(DSLContext dsl) {
-        dsl.execute("""
-                create table if not exists ordo.api_token (
-                    id           bigint generated always as identity primary key,
-                    name         text        not null,
-                    role         text        not null,
-                    token_sha256 text        not null unique,
-                    created_at   timestamptz not null default now(),
-                    created_by   text        not null default session_user,
-                    revoked_at   timestamptz)""");
-    }
-
-    /** Stores a token with the role; returns the secret to send as a bearer token. */
-    static String token(DSLContext dsl, String name, String role) {
-        ensureTokenTable(dsl);
-        String secret = "ordo_test_" + name + "_" + java.util.UUID.randomUUID();
-        dsl.execute("insert into ordo.api_token (name, role, token_sha256) values (?, ?, ?)", name, role,
-                DatabaseTokenVerifier.sha256(secret));
-        return secret;
+    /** Creates an API token with the role; returns the secret to send as a bearer token. */
+    static String token(DSLContext dsl, String name, Role role) {
+        return new ApiTokens(dsl, Clock.systemUTC()).create(role, name).secret();
     }
 
     /** A linear template: steps before -> middle -> after; middle retries quickly. */

@@ -3,7 +3,12 @@ package io.ordo.dlq;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.helidon.webserver.WebServer;
 import io.ordo.Json;
-import io.ordo.dlq.http.DatabaseTokenVerifier;
+import io.ordo.http.HttpServers;
+import io.ordo.http.HttpSettings;
+import io.ordo.http.Requests;
+import io.ordo.http.auth.Access;
+import io.ordo.http.auth.ApiTokens;
+import io.ordo.http.auth.Role;
 import io.ordo.task.TaskClient;
 import io.ordo.template.TemplateRegistry;
 import io.ordo.testing.OrdoDatabaseExtension;
@@ -19,6 +24,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -39,17 +45,19 @@ class DlqHttpServiceTest {
     @BeforeAll
     static void start(TestDatabase db) {
         dsl = db.dsl();
-        reader = DlqFixture.token(dsl, "viewer", "reader");
-        operator = DlqFixture.token(dsl, "oncall", "operator");
-        revokedAdmin = DlqFixture.token(dsl, "old-admin", "admin");
-        dsl.execute("update ordo.api_token set revoked_at = now() where token_sha256 = ?", DatabaseTokenVerifier.sha256(revokedAdmin));
+        ApiTokens tokens = new ApiTokens(dsl, Clock.systemUTC());
+        reader = tokens.create(Role.READER, "viewer").secret();
+        operator = tokens.create(Role.OPERATOR, "oncall").secret();
+        ApiTokens.Created admin = tokens.create(Role.ADMIN, "old-admin");
+        tokens.revoke(admin.token().id());
+        revokedAdmin = admin.secret();
         new TemplateRegistry(dsl).register("""
                 {"namespace": "web_a", "name": "job", "version": "1", "steps": [{"name": "work", "handler": "worker"}]}""");
         new TemplateRegistry(dsl).register("""
                 {"namespace": "web_b", "name": "job", "version": "1", "steps": [{"name": "work", "handler": "worker"}]}""");
-        server = WebServer.builder().host("127.0.0.1").port(0)
-                .routing(r -> DlqServer.routing(r, new DeadLetters(dsl), new DatabaseTokenVerifier(dsl)))
-                .build().start();
+        HttpSettings http = HttpSettings.defaults(0);
+        server = HttpServers.start(http, r -> DlqServer.routing(r, new DeadLetters(dsl), new Access(tokens, true),
+                new Requests(http.maxBodyBytes())));
     }
 
     @AfterAll
@@ -153,31 +161,32 @@ class DlqHttpServiceTest {
         long id = failedTask("web_a", "Boom");
         String before = state();
         String requeue = "/v1/dlq/" + id + "/requeue";
-        assertProblem(post(requeue, operator, "{\"input\": {"), 400, "not valid JSON");
+        assertProblem(post(requeue, operator, "{\"input\": {"), 400, "Unexpected end-of-input");
+        assertProblem(post(requeue, operator, "{input: 1}"), 400, "malformed JSON");
         Reply unknown = post(requeue, operator, "{\"inptu\": {\"amount\": 1}}");
-        assertProblem(unknown, 400, "unknown field 'inptu'; allowed: input, reason");
+        assertProblem(unknown, 400, "unknown field 'inptu'; known fields: input, reason");
         assertThat(unknown.body().path("field").asText()).isEqualTo("inptu");
-        assertProblem(post(requeue, operator, "[1, 2]"), 400, "must be a JSON object");
-        assertProblem(post(requeue, operator, "{\"reason\": 42}"), 400, "reason: must be a non-empty string");
-        assertProblem(call("POST", requeue, operator, "{}", "text/plain"), 415, "must be application/json");
-        assertProblem(post("/v1/dlq/" + id + "/discard", operator, "{}"), 400, "reason: required");
-        assertProblem(post("/v1/dlq/" + id + "/discard", operator, null), 400, "needs a JSON object body");
-        assertProblem(post("/v1/dlq/" + id + "/discard", operator, "{\"reason\": \"  \"}"), 400, "reason");
-        assertProblem(post("/v1/dlq/abc/requeue", operator, "{}"), 400, "id: a dead letter id is a positive integer");
+        assertProblem(post(requeue, operator, "[1, 2]"), 400, "Cannot deserialize");
+        assertProblem(post(requeue, operator, "{\"reason\": \"x\"} trailing"), 400, "");
+        assertProblem(post(requeue, operator, "{\"reason\": \"x\", \"reason\": \"y\"}"), 400, "Duplicate field 'reason'");
+        assertProblem(post("/v1/dlq/" + id + "/discard", operator, "{}"), 400, "reason is required");
+        assertProblem(post("/v1/dlq/" + id + "/discard", operator, null), 400, "needs a JSON body");
+        assertProblem(post("/v1/dlq/" + id + "/discard", operator, "{\"reason\": \"  \"}"), 400, "reason must be 1 to 2000 characters");
+        assertProblem(post("/v1/dlq/abc/requeue", operator, "{}"), 400, "id must be a positive integer");
         assertProblem(post(requeue + "?force=true", operator, "{}"), 400, "unknown query parameter 'force'");
-        assertProblem(post("/v1/dlq/requeue", operator, "{\"dry_run\": true}"), 400, "filter: required");
-        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {\"status\": \"open\"}}"), 400, "filter: unknown field 'status'");
-        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {\"namespace\": 7}}"), 400, "filter.namespace: must be a string");
+        assertProblem(post("/v1/dlq/requeue", operator, "{\"dry_run\": true}"), 400, "filter is required");
+        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {\"status\": \"open\"}}"), 400, "unknown field 'filter.status'");
         assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {\"namespace\": \"Not Valid\"}}"), 400, "filter.namespace must match");
-        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {}, \"dry_run\": \"yes\"}"), 400, "dry_run: must be true or false");
-        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {}, \"limit\": 0}"), 400, "limit: must be an integer between");
-        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {\"from\": \"yesterday\"}}"), 400, "filter.from: must be a UTC timestamp");
+        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {\"task_id\": \"seven\"}}"), 400, "filter.task_id");
+        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {}, \"dry_run\": \"yes\"}"), 400, "dry_run");
+        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {}, \"limit\": 0}"), 400, "limit must be between 1 and");
+        assertProblem(post("/v1/dlq/requeue", operator, "{\"filter\": {\"from\": \"yesterday\"}}"), 400, "filter.from must be a UTC timestamp");
         assertProblem(get("/v1/dlq?namespce=web_a", reader), 400, "unknown query parameter 'namespce'");
-        assertProblem(get("/v1/dlq?limit=0", reader), 400, "limit: must be an integer between 1 and 1000");
-        assertProblem(get("/v1/dlq?cursor=bm9wZQ", reader), 400, "cursor: not a cursor from this API");
+        assertProblem(get("/v1/dlq?limit=0", reader), 400, "limit must be an integer between 1 and 1000");
+        assertProblem(get("/v1/dlq?cursor=bm9wZQ", reader), 400, "cursor is not one this API gave out");
         assertProblem(get("/v1/dlq?status=lost", reader), 400, "status must be open, requeued or discarded");
         assertProblem(get("/v1/dlq?from=2025-01-02T00:00:00Z&to=2025-01-01T00:00:00Z", reader), 400, "from must be before to");
-        assertProblem(get("/v1/dlq?namespace=a&namespace=b", reader), 400, "given 2 times");
+        assertProblem(get("/v1/dlq?namespace=a&namespace=b", reader), 400, "may be given once");
         assertThat(state()).isEqualTo(before);
     }
 

@@ -189,6 +189,8 @@ class DlqProcessorTest {
             assertThat(alert.path("raised_by").asText()).isEqualTo("dlq:dlq-alerts");
             assertThat(logged).anyMatch(m -> m.contains("\"event\":\"ordo.dlq.alert\"") && m.contains("\"paging\""));
             assertThat(processor.metrics().alerts()).isGreaterThanOrEqualTo(1);
+            assertThat(fixture.telemetry("dlq-alerts").prometheus().scrape())
+                    .containsPattern("ordo_dlq_alerts(_total)?\\{[^}]*namespace=\"paging\"[^}]*} 1");
             assertThat(dsl.fetchOne("select count(*) from ordo.dead_letter_event where kind = 'alerted' and namespace = 'paging'")
                     .get(0, Integer.class)).isEqualTo(1);
 
@@ -218,7 +220,7 @@ class DlqProcessorTest {
                     java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + "/v1/dlq/stats")).build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
             assertThat(reply.statusCode()).isEqualTo(401);
-            assertThat(Json.parse(reply.body()).path("instance").asText()).isEqualTo("/v1/dlq/stats");
+            assertThat(Json.parse(reply.body()).path("type").asText()).isEqualTo("urn:ordo:problem:unauthenticated");
             server.close();
             assertThat(dsl.fetchOne("select count(*) from ordo.node where node_id = 'dlq-web'").get(0, Integer.class)).isZero();
         }

@@ -1,11 +1,12 @@
 package io.ordo.dlq.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
-import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -19,117 +20,87 @@ import io.ordo.dlq.DeadLetterFilter;
 import io.ordo.dlq.DeadLetterStateException;
 import io.ordo.dlq.DeadLetterStatus;
 import io.ordo.dlq.DeadLetters;
-import io.ordo.dlq.http.TokenVerifier.Caller;
+import io.ordo.http.ConflictException;
+import io.ordo.http.InvalidFieldException;
+import io.ordo.http.Requests;
+import io.ordo.http.auth.Access;
+import io.ordo.http.auth.Role;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
- * The dead-letter admin endpoints, to mount under {@code /v1/dlq} on any Ordo server:
+ * {@code /v1/dlq}, the dead-letter admin endpoints. Mount it on any Ordo server whose routing maps failures to
+ * problems ({@link io.ordo.http.HttpServers} does): {@code routing.register("/v1/dlq", service)}.
  * <pre>
  * GET  /v1/dlq                 letters by namespace, template, step, error_class, classification, status, task_id,
- *                              from, to; newest first, limit (1-1000, default 50) and cursor (from next_cursor)
+ *                              from, to; newest first; limit (1-1000, default 50) and cursor (from next_cursor)
  * GET  /v1/dlq/stats           counts per namespace, error class, classification and status
  * GET  /v1/dlq/{id}            one letter with its history
  * POST /v1/dlq/{id}/requeue    {"input": optional patched step input, "reason": optional}
  * POST /v1/dlq/requeue         {"filter": {...}, "dry_run": false, "reason": optional, "limit": optional}
  * POST /v1/dlq/{id}/discard    {"reason": required}
  * </pre>
- * Reads need a token with the reader role, changes an operator token ({@code Authorization: Bearer <token>}); every
- * change records the token's name, the time and the reason. Errors are {@code application/problem+json}: 400 for a
- * malformed request (unknown fields included), 401 without a valid token, 403 for a role that is not enough, 404 for
- * an unknown letter, 409 for a letter that cannot take the change. Handlers never rely on the routing's error
- * handlers, so the service behaves the same wherever it is mounted.
+ * Reads need a reader token, changes an operator token; every change records the token ({@code api:<name>}), the
+ * time and the reason. Unknown fields and query parameters are refused (400), as is a change the letter cannot
+ * take (409: resolved already, a message rather than a step, its task no longer failed).
  */
 public final class DlqHttpService implements HttpService {
-    private static final System.Logger LOG = System.getLogger(DlqHttpService.class.getName());
-    private static final int MAX_BODY_CHARS = 1 << 20;
     private static final int DEFAULT_PAGE = 50;
-    private static final Set<String> LIST_PARAMS = Set.of("namespace", "template", "step", "error_class", "classification",
-            "status", "task_id", "from", "to", "limit", "cursor");
+    private static final Set<String> FILTERS = Set.of("namespace", "template", "step", "error_class", "classification",
+            "status", "task_id", "from", "to");
 
     private final DeadLetters letters;
-    private final TokenVerifier tokens;
+    private final Access access;
+    private final Requests requests;
 
-    public DlqHttpService(DeadLetters letters, TokenVerifier tokens) {
+    public DlqHttpService(DeadLetters letters, Access access, Requests requests) {
         this.letters = letters;
-        this.tokens = tokens;
+        this.access = access;
+        this.requests = requests;
     }
 
     @Override
     public void routing(HttpRules rules) {
-        rules.get("/", guarded(Role.READER, this::list))
-                .get("/stats", guarded(Role.READER, this::stats))
-                .post("/requeue", guarded(Role.OPERATOR, this::bulkRequeue))
-                .get("/{id}", guarded(Role.READER, this::get))
-                .post("/{id}/requeue", guarded(Role.OPERATOR, this::requeue))
-                .post("/{id}/discard", guarded(Role.OPERATOR, this::discard));
+        rules.get("/", access.require(Role.READER, this::list))
+                .get("/stats", access.require(Role.READER, this::stats))
+                .post("/requeue", access.require(Role.OPERATOR, this::bulkRequeue))
+                .get("/{id}", access.require(Role.READER, this::get))
+                .post("/{id}/requeue", access.require(Role.OPERATOR, this::requeue))
+                .post("/{id}/discard", access.require(Role.OPERATOR, this::discard));
     }
 
-    @FunctionalInterface
-    private interface Action {
-        void handle(ServerRequest req, ServerResponse res, Caller caller);
+    /** Body of {@code POST /v1/dlq/{id}/requeue}; optional. */
+    record RequeueRequest(JsonNode input, String reason) {
     }
 
-    private Handler guarded(Role role, Action action) {
-        return (req, res) -> {
-            try {
-                Caller caller = authenticate(req);
-                if (!caller.role().includes(role)) {
-                    throw new Problem.Refused(Status.FORBIDDEN_403, "forbidden", "this call needs the role " + role.label()
-                            + " (or one that includes it); the token '" + caller.name() + "' has the role " + caller.role().label(),
-                            null);
-                }
-                action.handle(req, res, caller);
-            } catch (Problem.Refused e) {
-                e.problem.send(res, req.path().absolute().path());
-            } catch (InvalidInputException e) {
-                Problem.badRequest(e.getMessage(), null).problem.send(res, req.path().absolute().path());
-            } catch (NotFoundException e) {
-                new Problem(Status.NOT_FOUND_404, "not-found", e.getMessage(), null).send(res, req.path().absolute().path());
-            } catch (DeadLetterStateException e) {
-                new Problem(Status.CONFLICT_409, "conflict", e.getMessage(), null).send(res, req.path().absolute().path());
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.ERROR, req.prologue().method().text() + " " + req.path().absolute().path() + " failed", e);
-                new Problem(Status.INTERNAL_SERVER_ERROR_500, "internal-error", "the server failed to handle the request; see its log",
-                        null).send(res, req.path().absolute().path());
-            }
-        };
+    /** Body of {@code POST /v1/dlq/{id}/discard}. */
+    record DiscardRequest(String reason) {
     }
 
-    private Caller authenticate(ServerRequest req) {
-        Optional<String> header = req.headers().first(HeaderNames.AUTHORIZATION);
-        if (header.isEmpty()) {
-            throw new Problem.Refused(Status.UNAUTHORIZED_401, "unauthorized",
-                    "this call needs an API token: send 'Authorization: Bearer <token>'", "Authorization");
-        }
-        String value = header.get().trim();
-        if (value.length() < 8 || !value.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            throw new Problem.Refused(Status.UNAUTHORIZED_401, "unauthorized", "the Authorization header must be 'Bearer <token>'",
-                    "Authorization");
-        }
-        return tokens.verify(value.substring(7).trim()).orElseThrow(() -> new Problem.Refused(Status.UNAUTHORIZED_401,
-                "unauthorized", "the API token is unknown or revoked", "Authorization"));
+    /** Body of {@code POST /v1/dlq/requeue}. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record BulkRequeueRequest(BulkFilter filter, Boolean dryRun, String reason, Integer limit) {
     }
 
-    private static String actor(Caller caller) {
-        return "api:" + caller.name();
+    /** Which open letters a bulk requeue takes; every field optional. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record BulkFilter(String namespace, String template, String step, String errorClass, String classification, Long taskId,
+                      String from, String to) {
     }
 
     // ---- handlers -----------------------------------------------------------------------------------------
 
-    private void list(ServerRequest req, ServerResponse res, Caller caller) {
-        Map<String, String> q = query(req, LIST_PARAMS);
-        DeadLetterFilter filter = filter(q, "query parameter ");
-        int limit = q.containsKey("limit") ? integer(q.get("limit"), "limit", 1, DeadLetters.MAX_PAGE) : DEFAULT_PAGE;
-        Long cursor = q.containsKey("cursor") ? decodeCursor(q.get("cursor")) : null;
+    private void list(ServerRequest req, ServerResponse res) {
+        refuseUnknownQuery(req, Set.of("limit", "cursor"));
+        DeadLetterFilter filter = filter("", name -> Requests.query(req, name).orElse(null));
+        int limit = Requests.intQuery(req, "limit", DEFAULT_PAGE, 1, DeadLetters.MAX_PAGE);
+        Long cursor = Requests.query(req, "cursor").map(DlqHttpService::decodeCursor).orElse(null);
         DeadLetters.Page page = letters.list(filter, cursor, limit);
         ObjectNode body = Json.object();
         ArrayNode items = body.putArray("items");
@@ -139,17 +110,17 @@ public final class DlqHttpService implements HttpService {
         } else {
             body.put("next_cursor", encodeCursor(page.nextCursor()));
         }
-        sendJson(res, Status.OK_200, body);
+        send(res, body);
     }
 
-    private void get(ServerRequest req, ServerResponse res, Caller caller) {
-        long id = pathId(req);
-        DeadLetter letter = letters.get(id).orElseThrow(() -> notFound(id));
-        sendJson(res, Status.OK_200, detailJson(letter, letters.history(id)));
+    private void get(ServerRequest req, ServerResponse res) {
+        refuseUnknownQuery(req, Set.of());
+        long id = Requests.id(req, "id");
+        send(res, detailJson(find(id), letters.history(id)));
     }
 
-    private void stats(ServerRequest req, ServerResponse res, Caller caller) {
-        query(req, Set.of());
+    private void stats(ServerRequest req, ServerResponse res) {
+        refuseUnknownQuery(req, Set.of());
         List<DeadLetters.Count> counts = letters.stats();
         ObjectNode body = Json.object();
         ObjectNode byNamespace = body.putObject("by_namespace");
@@ -162,122 +133,107 @@ public final class DlqHttpService implements HttpService {
         body.put("total", total);
         ArrayNode rows = body.putArray("counts");
         for (DeadLetters.Count c : counts) {
-            ObjectNode row = rows.addObject();
-            row.put("namespace", c.namespace());
-            row.put("error_class", c.errorClass());
-            row.put("classification", c.classification());
-            row.put("status", c.status().label());
-            row.put("count", c.count());
+            rows.addObject().put("namespace", c.namespace()).put("error_class", c.errorClass())
+                    .put("classification", c.classification()).put("status", c.status().label()).put("count", c.count());
         }
-        sendJson(res, Status.OK_200, body);
+        send(res, body);
     }
 
-    private void requeue(ServerRequest req, ServerResponse res, Caller caller) {
-        long id = pathId(req);
-        query(req, Set.of());
-        ObjectNode body = body(req, false, Set.of("input", "reason"));
-        JsonNode input = body.get("input");
-        String reason = reason(body, false);
-        letters.requeue(id, input == null || input.isNull() ? null : input.toString(), actor(caller), reason);
-        DeadLetter letter = letters.get(id).orElseThrow(() -> notFound(id));
-        sendJson(res, Status.OK_200, detailJson(letter, letters.history(id)));
+    private void requeue(ServerRequest req, ServerResponse res) {
+        refuseUnknownQuery(req, Set.of());
+        long id = Requests.id(req, "id");
+        byte[] raw = requests.bytes(req);
+        RequeueRequest body = raw.length == 0 ? new RequeueRequest(null, null) : Requests.parse(raw, RequeueRequest.class);
+        String input = body.input() == null || body.input().isNull() ? null : body.input().toString();
+        String reason = reason(body.reason(), false);
+        conflictOnState(() -> letters.requeue(id, input, Access.actor(req), reason));
+        send(res, detailJson(find(id), letters.history(id)));
     }
 
-    private void bulkRequeue(ServerRequest req, ServerResponse res, Caller caller) {
-        query(req, Set.of());
-        ObjectNode body = body(req, true, Set.of("filter", "dry_run", "reason", "limit"));
-        JsonNode filterNode = body.get("filter");
-        if (filterNode == null || !filterNode.isObject()) {
-            throw Problem.badRequest("filter: required, a JSON object of namespace, template, step, error_class,"
-                    + " classification, task_id, from, to ({} for every open letter)", "filter");
+    private void bulkRequeue(ServerRequest req, ServerResponse res) {
+        refuseUnknownQuery(req, Set.of());
+        BulkRequeueRequest body = requests.json(req, BulkRequeueRequest.class);
+        BulkFilter f = body.filter();
+        if (f == null) {
+            throw new InvalidFieldException("filter", "filter is required: an object of namespace, template, step, error_class,"
+                    + " classification, task_id, from, to ({} for every open letter)");
         }
-        Map<String, String> f = new LinkedHashMap<>();
-        filterNode.fields().forEachRemaining(e -> {
-            if (!Set.of("namespace", "template", "step", "error_class", "classification", "task_id", "from", "to").contains(e.getKey())) {
-                throw Problem.badRequest("filter: unknown field '" + e.getKey() + "'; allowed: namespace, template, step,"
-                        + " error_class, classification, task_id, from, to", "filter." + e.getKey());
-            }
-            JsonNode v = e.getValue();
-            if (e.getKey().equals("task_id") ? !v.canConvertToLong() || !v.isIntegralNumber() : !v.isTextual()) {
-                throw Problem.badRequest("filter." + e.getKey() + ": must be " + (e.getKey().equals("task_id") ? "an integer" : "a string"),
-                        "filter." + e.getKey());
-            }
-            f.put(e.getKey(), v.asText());
+        DeadLetterFilter filter = filter("filter.", name -> switch (name) {
+            case "namespace" -> f.namespace();
+            case "template" -> f.template();
+            case "step" -> f.step();
+            case "error_class" -> f.errorClass();
+            case "classification" -> f.classification();
+            case "task_id" -> f.taskId() == null ? null : f.taskId().toString();
+            case "from" -> f.from();
+            case "to" -> f.to();
+            default -> null;
         });
-        DeadLetterFilter filter = filter(f, "filter.");
-        boolean dryRun = false;
-        if (body.has("dry_run")) {
-            if (!body.get("dry_run").isBoolean()) {
-                throw Problem.badRequest("dry_run: must be true or false", "dry_run");
-            }
-            dryRun = body.get("dry_run").asBoolean();
+        int limit = body.limit() == null ? DeadLetters.MAX_BULK : body.limit();
+        if (limit < 1 || limit > DeadLetters.MAX_BULK) {
+            throw new InvalidFieldException("limit", "limit must be between 1 and " + DeadLetters.MAX_BULK + ", got " + limit);
         }
-        int limit = DeadLetters.MAX_BULK;
-        if (body.has("limit")) {
-            JsonNode l = body.get("limit");
-            if (!l.isIntegralNumber() || l.asLong() < 1 || l.asLong() > DeadLetters.MAX_BULK) {
-                throw Problem.badRequest("limit: must be an integer between 1 and " + DeadLetters.MAX_BULK, "limit");
-            }
-            limit = l.asInt();
-        }
-        int count = letters.requeue(filter, actor(caller), reason(body, false), dryRun, limit);
-        ObjectNode out = Json.object();
-        out.put("dry_run", dryRun);
-        out.put("count", count);
-        sendJson(res, Status.OK_200, out);
+        boolean dryRun = Boolean.TRUE.equals(body.dryRun());
+        int count = letters.requeue(filter, Access.actor(req), reason(body.reason(), false), dryRun, limit);
+        send(res, Json.object().put("dry_run", dryRun).put("count", count));
     }
 
-    private void discard(ServerRequest req, ServerResponse res, Caller caller) {
-        long id = pathId(req);
-        query(req, Set.of());
-        ObjectNode body = body(req, true, Set.of("reason"));
-        letters.discard(id, actor(caller), reason(body, true));
-        DeadLetter letter = letters.get(id).orElseThrow(() -> notFound(id));
-        sendJson(res, Status.OK_200, detailJson(letter, letters.history(id)));
+    private void discard(ServerRequest req, ServerResponse res) {
+        refuseUnknownQuery(req, Set.of());
+        long id = Requests.id(req, "id");
+        DiscardRequest body = requests.json(req, DiscardRequest.class);
+        String reason = reason(body.reason(), true);
+        conflictOnState(() -> {
+            letters.discard(id, Access.actor(req), reason);
+            return null;
+        });
+        send(res, detailJson(find(id), letters.history(id)));
     }
 
     // ---- request parsing ----------------------------------------------------------------------------------
 
-    private static long pathId(ServerRequest req) {
-        String text = req.path().pathParameters().get("id");
-        try {
-            long id = Long.parseLong(text);
-            if (id > 0) {
-                return id;
-            }
-        } catch (NumberFormatException e) {
-            // refused below
-        }
-        throw Problem.badRequest("id: a dead letter id is a positive integer, got '" + clip(text) + "'", "id");
+    private DeadLetter find(long id) {
+        return letters.get(id).orElseThrow(() -> new NotFoundException("no dead letter " + id, null));
     }
 
-    /** The query parameters, each at most once and all of them known. */
-    private static Map<String, String> query(ServerRequest req, Set<String> allowed) {
-        Map<String, String> out = new LinkedHashMap<>();
+    private static <T> T conflictOnState(Supplier<T> change) {
+        try {
+            return change.get();
+        } catch (DeadLetterStateException e) {
+            throw new ConflictException(e.getMessage());
+        }
+    }
+
+    private static void refuseUnknownQuery(ServerRequest req, Set<String> allowedBesidesFilters) {
+        boolean filters = !allowedBesidesFilters.isEmpty();
         for (String name : req.query().names()) {
-            if (!allowed.contains(name)) {
-                throw Problem.badRequest("unknown query parameter '" + clip(name) + "'"
-                        + (allowed.isEmpty() ? "; this call takes none" : "; allowed: " + String.join(", ", allowed.stream().sorted().toList())),
-                        name);
+            if (!allowedBesidesFilters.contains(name) && !(filters && FILTERS.contains(name))) {
+                throw new InvalidFieldException(name, "unknown query parameter '" + Requests.shorten(name) + "'"
+                        + (filters ? "; known: cursor, limit, " + String.join(", ", FILTERS.stream().sorted().toList()) : "; this call takes none"));
             }
-            List<String> values = req.query().all(name);
-            if (values.size() != 1) {
-                throw Problem.badRequest("query parameter '" + name + "' is given " + values.size() + " times; give it once", name);
-            }
-            out.put(name, values.getFirst());
         }
-        return out;
     }
 
-    private static DeadLetterFilter filter(Map<String, String> q, String prefix) {
-        String status = q.get("status");
-        Long taskId = q.containsKey("task_id") ? (long) integer(q.get("task_id"), prefix + "task_id", 1, Integer.MAX_VALUE) : null;
+    private static DeadLetterFilter filter(String prefix, java.util.function.Function<String, String> value) {
+        String taskId = value.apply("task_id");
+        Long task = null;
+        if (taskId != null) {
+            try {
+                task = Long.parseLong(taskId);
+            } catch (NumberFormatException e) {
+                throw new InvalidFieldException(prefix + "task_id", prefix + "task_id must be an integer, got '" + Requests.shorten(taskId) + "'");
+            }
+        }
+        String status = value.apply("status");
         try {
-            return new DeadLetterFilter(q.get("namespace"), q.get("template"), q.get("step"), q.get("error_class"),
-                    q.get("classification"), status == null ? null : DeadLetterStatus.of(status), taskId,
-                    instant(q.get("from"), prefix + "from"), instant(q.get("to"), prefix + "to"));
+            return new DeadLetterFilter(value.apply("namespace"), value.apply("template"), value.apply("step"),
+                    value.apply("error_class"), value.apply("classification"), status == null ? null : DeadLetterStatus.of(status), task,
+                    instant(value.apply("from"), prefix + "from"), instant(value.apply("to"), prefix + "to"));
+        } catch (InvalidFieldException e) {
+            throw e;
         } catch (InvalidInputException e) {
-            throw Problem.badRequest(prefix + e.getMessage(), null);
+            String field = e.getMessage().split(" ", 2)[0];
+            throw new InvalidFieldException(prefix + field, prefix + e.getMessage());
         }
     }
 
@@ -288,70 +244,22 @@ public final class DlqHttpService implements HttpService {
         try {
             return Instant.parse(text);
         } catch (DateTimeParseException e) {
-            throw Problem.badRequest(field + ": must be a UTC timestamp like 2025-01-31T12:00:00Z, got '" + clip(text) + "'", field);
+            throw new InvalidFieldException(field, field + " must be a UTC timestamp like 2025-01-31T12:00:00Z, got '"
+                    + Requests.shorten(text) + "'");
         }
     }
 
-    private static int integer(String text, String field, int min, int max) {
-        try {
-            long v = Long.parseLong(text);
-            if (v >= min && v <= max) {
-                return (int) v;
-            }
-        } catch (NumberFormatException e) {
-            // refused below
-        }
-        throw Problem.badRequest(field + ": must be an integer between " + min + " and " + max + ", got '" + clip(text) + "'", field);
-    }
-
-    /** The JSON object body; {@code required} false accepts an empty body as {}. Unknown fields are refused. */
-    private static ObjectNode body(ServerRequest req, boolean required, Set<String> allowed) {
-        String text = req.content().hasEntity() ? req.content().as(String.class) : "";
-        if (text.isBlank()) {
+    private static String reason(String reason, boolean required) {
+        if (reason == null) {
             if (required) {
-                throw Problem.badRequest("this call needs a JSON object body with " + String.join(", ", allowed.stream().sorted().toList()), null);
-            }
-            return Json.object();
-        }
-        req.headers().contentType().ifPresent(type -> {
-            if (!type.mediaType().subtype().equals("json") && !type.mediaType().subtype().endsWith("+json")) {
-                throw new Problem.Refused(Status.UNSUPPORTED_MEDIA_TYPE_415, "unsupported-media-type",
-                        "the body must be application/json, got " + type.text(), "Content-Type");
-            }
-        });
-        if (text.length() > MAX_BODY_CHARS) {
-            throw new Problem.Refused(Status.REQUEST_ENTITY_TOO_LARGE_413, "body-too-large",
-                    "the body is " + text.length() + " characters, more than " + MAX_BODY_CHARS, null);
-        }
-        JsonNode node;
-        try {
-            node = Json.parse(text);
-        } catch (InvalidInputException e) {
-            throw Problem.badRequest("the body is not valid JSON: " + e.getMessage().replaceFirst("^malformed JSON: ", ""), null);
-        }
-        if (node == null || !node.isObject()) {
-            throw Problem.badRequest("the body must be a JSON object, got " + (node == null ? "nothing" : node.getNodeType().name().toLowerCase()), null);
-        }
-        node.fieldNames().forEachRemaining(name -> {
-            if (!allowed.contains(name)) {
-                throw Problem.badRequest("unknown field '" + clip(name) + "'; allowed: " + String.join(", ", allowed.stream().sorted().toList()), name);
-            }
-        });
-        return (ObjectNode) node;
-    }
-
-    private static String reason(ObjectNode body, boolean required) {
-        JsonNode r = body.get("reason");
-        if (r == null || r.isNull()) {
-            if (required) {
-                throw Problem.badRequest("reason: required, say why", "reason");
+                throw new InvalidFieldException("reason", "reason is required: say why");
             }
             return null;
         }
-        if (!r.isTextual() || r.asText().isBlank() || r.asText().length() > 2000) {
-            throw Problem.badRequest("reason: must be a non-empty string of at most 2000 characters", "reason");
+        if (reason.isBlank() || reason.length() > 2000) {
+            throw new InvalidFieldException("reason", "reason must be 1 to 2000 characters, not blank");
         }
-        return r.asText();
+        return reason;
     }
 
     private static String encodeCursor(long id) {
@@ -370,21 +278,13 @@ public final class DlqHttpService implements HttpService {
         } catch (IllegalArgumentException e) {
             // refused below
         }
-        throw Problem.badRequest("cursor: not a cursor from this API; pass next_cursor of the previous page", "cursor");
-    }
-
-    private static NotFoundException notFound(long id) {
-        return new NotFoundException("no dead letter " + id, null);
-    }
-
-    private static String clip(String s) {
-        return s == null ? "" : s.length() > 100 ? s.substring(0, 100) + "..." : s;
+        throw new InvalidFieldException("cursor", "cursor is not one this API gave out; pass next_cursor of the previous page");
     }
 
     // ---- responses ----------------------------------------------------------------------------------------
 
-    private static void sendJson(ServerResponse res, Status status, JsonNode body) {
-        res.status(status);
+    private static void send(ServerResponse res, JsonNode body) {
+        res.status(Status.OK_200);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
         res.send(body.toString());
