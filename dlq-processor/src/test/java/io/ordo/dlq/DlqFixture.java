@@ -47,10 +47,15 @@ final class DlqFixture implements AutoCloseable {
 
     /** A dlq-processor process: the processor and, unless {@code port} is -1, its admin endpoints. */
     DlqServer server(String nodeId, int port) {
+        return server(nodeId, port, Map.of("queue.poll_interval_min", "20ms", "queue.poll_interval_max", "200ms",
+                "node.heartbeat_interval", "200ms"));
+    }
+
+    /** The same, with these node-local config values. */
+    DlqServer server(String nodeId, int port, Map<String, String> localConfig) {
         Database pool = track(Database.connect(db.settings().withMaxPoolSize(4).withApplicationName("dlq-" + nodeId)));
         PostgresCoordination coordination = track(new PostgresCoordination(pool, Clock.systemUTC()));
-        LiveConfig config = track(LiveConfig.start(new ConfigStore(pool.dsl()), coordination, Map.of(
-                "queue.poll_interval_min", "20ms", "queue.poll_interval_max", "200ms", "node.heartbeat_interval", "200ms")));
+        LiveConfig config = track(LiveConfig.start(new ConfigStore(pool.dsl()), coordination, localConfig));
         DlqSettings settings = DlqSettings.defaults(nodeId).withPort(port).withIntervals(Duration.ofMillis(100), Duration.ofMillis(100));
         Telemetry otel = track(Telemetry.inMemory(SpanExporter.composite()));
         telemetry.put(nodeId, otel);

@@ -88,6 +88,18 @@ class DlqProcessorTest {
     }
 
     @Test
+    void a_new_letter_wakes_an_idle_processor_at_once_rather_than_at_its_next_poll() {
+        try (DlqFixture fixture = new DlqFixture(db)) {
+            DlqProcessor processor = fixture.server("dlq-sleepy", -1, Map.of("queue.poll_interval_min", "20s",
+                    "queue.poll_interval_max", "20s")).processor();
+            await().atMost(WAIT).until(() -> processor.lastRoundAt() != null);
+            insertLetters("wakeup", "StepTimeout", 1);
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20)).until(() -> dsl.fetchOne(
+                    "select count(*) from ordo.dead_letter where namespace = 'wakeup' and classified_at is not null").get(0, Integer.class) == 1);
+        }
+    }
+
+    @Test
     @Tag("chaos")
     void letters_are_classified_exactly_once_when_a_processor_loses_its_database_sessions_or_stops_mid_stream() throws Exception {
         try (DlqFixture fixture = new DlqFixture(db)) {
