@@ -2,6 +2,7 @@ package io.ordo.cli;
 
 import io.ordo.db.Database;
 import io.ordo.db.DatabaseSettings;
+import io.ordo.dlq.DlqCommand;
 import io.ordo.loadtest.BenchCommand;
 import io.ordo.worker.container.WorkerMain;
 
@@ -30,6 +31,7 @@ public final class Main {
                 }
             }
             case "token" -> System.exit(io.ordo.orchestrator.TokenCommand.run(rest, System.getenv(), System.out, System.err));
+            case "dlq" -> System.exit(DlqCommand.run(rest));
             default -> {
                 System.err.println("ordo: unknown command '" + args[0] + "'; see ./ordo --help");
                 System.exit(2);

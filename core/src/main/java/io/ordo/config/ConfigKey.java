@@ -119,7 +119,8 @@ public record ConfigKey(String pattern, ConfigType type, Long min, Long max, Lis
         return new InvalidConfigException(key, "config key \"" + key + "\" must be " + allows() + ", got " + got);
     }
 
-    static Duration parseDuration(String text) {
+    /** A duration like {@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h} or {@code 1d}; null if the text is not one. */
+    public static Duration parseDuration(String text) {
         Matcher m = DURATION.matcher(text);
         if (!m.matches()) {
             return null;

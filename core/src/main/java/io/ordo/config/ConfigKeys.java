@@ -29,6 +29,20 @@ public final class ConfigKeys {
     public static final String BACKPRESSURE_WARNING = "backpressure.*.warning";
     public static final String BACKPRESSURE_CRITICAL = "backpressure.*.critical";
     public static final String BACKPRESSURE_SHED_BELOW_PRIORITY = "backpressure.*.shed_below_priority";
+    // the dlq-processor's (migration V7)
+    public static final String DLQ_RULES = "dlq.rules";
+    public static final String DLQ_BATCH_SIZE = "dlq.batch_size";
+    public static final String DLQ_AUTO_REQUEUE_MAX = "dlq.auto_requeue_max";
+    public static final String DLQ_AUTO_REQUEUE_DELAY = "dlq.auto_requeue_delay";
+    public static final String DLQ_ALERT_RATE = "dlq.alert.rate";
+    public static final String DLQ_ALERT_COUNT = "dlq.alert.count";
+    public static final String DLQ_ALERT_NAMESPACE_RATE = "dlq.alert.*.rate";
+    public static final String DLQ_ALERT_NAMESPACE_COUNT = "dlq.alert.*.count";
+    public static final String DLQ_ALERT_WINDOW = "dlq.alert.window";
+    public static final String DLQ_ALERT_COOLDOWN = "dlq.alert.cooldown";
+    public static final String DLQ_ALERT_WEBHOOK = "dlq.alert.webhook";
+    public static final String DLQ_RETENTION = "dlq.retention";
+    public static final String DLQ_RETENTION_BATCH = "dlq.retention_batch";
 
     public static final List<ConfigKey> ALL = List.of(
             duration(POLL_INTERVAL_MIN, 1, 60_000, "shortest wait between polls of an idle queue", Duration.ofMillis(50)),
@@ -46,7 +60,25 @@ public final class ConfigKeys {
                     "log level of every node", "INFO"),
             integer(BACKPRESSURE_WARNING, 0, 1_000_000_000, "queue depth of a namespace that raises a warning", 50_000),
             integer(BACKPRESSURE_CRITICAL, 1, 1_000_000_000, "queue depth of a namespace above which submission is refused", 100_000),
-            integer(BACKPRESSURE_SHED_BELOW_PRIORITY, -1000, 1000, "above warning depth, work below this priority is shed", 0));
+            integer(BACKPRESSURE_SHED_BELOW_PRIORITY, -1000, 1000, "above warning depth, work below this priority is shed", 0),
+            new ConfigKey(DLQ_RULES, ConfigType.STRING, null, null, null, "dead-letter classification rules tried before the"
+                    + " built-in ones: a JSON array of {\"match\": \"<error class, * as wildcard>\", \"reason\": \"<optional>\","
+                    + " \"as\": \"transient|permanent|unknown\"}; the first match wins", "[]"),
+            integer(DLQ_BATCH_SIZE, 1, 10_000, "dead letters a dlq-processor classifies per transaction", 100),
+            integer(DLQ_AUTO_REQUEUE_MAX, 0, 100,
+                    "how many times a step whose dead letter is classified transient is requeued automatically (0: never)", 0),
+            duration(DLQ_AUTO_REQUEUE_DELAY, 0, 86_400_000, "how long an automatically requeued step waits before it runs", Duration.ofSeconds(30)),
+            integer(DLQ_ALERT_RATE, 1, 1_000_000_000, "new dead letters of a namespace within dlq.alert.window that raise an alert", 100),
+            integer(DLQ_ALERT_COUNT, 1, 1_000_000_000, "open dead letters of a namespace that raise an alert", 1000),
+            integer(DLQ_ALERT_NAMESPACE_RATE, 1, 1_000_000_000, "dlq.alert.rate for one namespace", 100),
+            integer(DLQ_ALERT_NAMESPACE_COUNT, 1, 1_000_000_000, "dlq.alert.count for one namespace", 1000),
+            duration(DLQ_ALERT_WINDOW, 1000, 86_400_000, "the window over which the dead-letter rate is counted", Duration.ofMinutes(1)),
+            duration(DLQ_ALERT_COOLDOWN, 0, 86_400_000, "shortest time between two alerts of one kind for one namespace", Duration.ofMinutes(15)),
+            new ConfigKey(DLQ_ALERT_WEBHOOK, ConfigType.STRING, null, null, null,
+                    "http(s) URL that alerts are POSTed to as JSON; empty for none", ""),
+            duration(DLQ_RETENTION, 3_600_000, 315_360_000_000L, "how long resolved (requeued or discarded) dead letters are kept",
+                    Duration.ofDays(30)),
+            integer(DLQ_RETENTION_BATCH, 1, 100_000, "resolved dead letters deleted per retention run", 1000));
 
     // the backpressure defaults are also those of ordo.backpressure_default() (V6)
     static {

@@ -92,6 +92,14 @@ public final class LiveConfig implements AutoCloseable {
         }
     }
 
+    /**
+     * The typed values set for this node, by key (database over file/env); keys not in it take their defaults.
+     * For services whose settings are not fields of {@link ClusterConfig}, such as keys with a namespace.
+     */
+    public synchronized Map<String, Object> values() {
+        return effective;
+    }
+
     public LiveConfig onChange(ConfigListener listener) {
         listeners.add(listener);
         return this;

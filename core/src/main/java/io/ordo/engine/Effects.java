@@ -6,6 +6,7 @@ import io.ordo.engine.OrchestrationPass.Retry;
 import io.ordo.engine.OrchestrationPass.StepState;
 import io.ordo.engine.OrchestrationPass.TaskState;
 import io.ordo.engine.OrchestrationPass.Transition;
+import io.ordo.engine.OrchestrationPass.Unprocessable;
 import io.ordo.queue.QueueClient;
 import org.jooq.DSLContext;
 
@@ -20,6 +21,7 @@ import java.util.Map;
 final class Effects {
     final List<Transition> transitions = new ArrayList<>();
     final List<DeadLetter> deadLetters = new ArrayList<>();
+    final List<Unprocessable> unprocessable = new ArrayList<>();
     final List<Retry> retries = new ArrayList<>();
     final Map<String, List<Long>> cancelledMessages = new LinkedHashMap<>();
     final java.util.Set<TaskState> resumeLater = new java.util.LinkedHashSet<>();
@@ -69,6 +71,14 @@ final class Effects {
                             "handler", d.step().handler, "step", d.step().name)),
                     d.error().toString(), d.step().errors.toString(),
                     d.step().errors.isEmpty() ? null : d.step().errors.get(0).path("at").asText());
+        }
+        for (Unprocessable u : unprocessable) {
+            tx.execute("""
+                    insert into ordo.dead_letter (namespace, task_id, template_name, template_version, reason, error_class, message,
+                                                  last_error, first_failed_at)
+                    values (?, ?, ?, ?, ?, 'UnprocessableMessage', ?::jsonb, jsonb_build_object('class', 'UnprocessableMessage',
+                            'message', ?::text), now())""",
+                    u.task().namespace, u.task().id, u.task().template, u.task().version, u.reason(), u.message().toString(), u.reason());
         }
         for (Retry r : retries) {
             queue.send(OrchestrationPass.QUEUE, Json.write(Map.of("type", "retry_due", "task_id", r.taskId(),

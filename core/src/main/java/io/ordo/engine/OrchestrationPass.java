@@ -264,17 +264,24 @@ final class OrchestrationPass {
                     step.retryDue = true;
                 }
             }
-            default -> LOG.log(System.Logger.Level.WARNING, "task " + task.id + ": ignoring orchestration message of unknown type " + type);
+            default -> {
+                LOG.log(System.Logger.Level.WARNING, "task " + task.id + ": dead-lettering orchestration message of unknown type " + type);
+                fx.unprocessable.add(new Unprocessable(task, body, "orchestration message of unknown type '" + type + "'"));
+            }
         }
     }
 
     private void onResult(TaskState task, JsonNode body, Effects fx) {
         StepState step = task.stepsById.get(body.path("step_id").asLong());
         int attempt = body.path("attempt").asInt(-1);
-        String ignoredBecause = null;
         if (step == null) {
-            ignoredBecause = "unknown step";
-        } else if (!task.status.equals("in_progress")) {
+            // steps are never deleted without their task: a result for no step of the task is malformed
+            metrics.resultsIgnored.increment();
+            fx.unprocessable.add(new Unprocessable(task, body, "step result for unknown step " + body.path("step_id")));
+            return;
+        }
+        String ignoredBecause = null;
+        if (!task.status.equals("in_progress")) {
             ignoredBecause = "task is " + task.status;
         } else if (!step.status.equals("in_progress")) {
             ignoredBecause = "step is " + step.status;
@@ -283,10 +290,8 @@ final class OrchestrationPass {
         }
         if (ignoredBecause != null) {
             metrics.resultsIgnored.increment();
-            if (step != null) {
-                ObjectNode detail = Json.object().put("ignored", true).put("reason", ignoredBecause).put("result_attempt", attempt);
-                fx.transitions.add(new Transition(task.id, step.id, step.name, step.status, step.status, attempt, detail.toString()));
-            }
+            ObjectNode detail = Json.object().put("ignored", true).put("reason", ignoredBecause).put("result_attempt", attempt);
+            fx.transitions.add(new Transition(task.id, step.id, step.name, step.status, step.status, attempt, detail.toString()));
             return;
         }
         if (body.path("status").asText().equals("succeeded")) {
@@ -384,6 +389,10 @@ final class OrchestrationPass {
     }
 
     record DeadLetter(TaskState task, StepState step, String reason, JsonNode error) {
+    }
+
+    /** An orchestration message about a known task that cannot be applied; it is dead-lettered, not dropped. */
+    record Unprocessable(TaskState task, JsonNode message, String reason) {
     }
 
     record Retry(long taskId, long stepId, int attempt, long delayMs, int priority) {

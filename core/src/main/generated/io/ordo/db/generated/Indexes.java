@@ -5,6 +5,7 @@ package io.ordo.db.generated;
 
 
 import io.ordo.db.generated.tables.DeadLetter;
+import io.ordo.db.generated.tables.DeadLetterEvent;
 import io.ordo.db.generated.tables.Step;
 import io.ordo.db.generated.tables.Task;
 import io.ordo.db.generated.tables.TaskTemplate;
@@ -26,8 +27,14 @@ public class Indexes {
     // INDEX definitions
     // -------------------------------------------------------------------------
 
+    public static final Index DEAD_LETTER_BY_NAMESPACE = Internal.createIndex(DSL.name("dead_letter_by_namespace"), DeadLetter.DEAD_LETTER, new OrderField[] { DeadLetter.DEAD_LETTER.NAMESPACE, DeadLetter.DEAD_LETTER.ID }, false);
     public static final Index DEAD_LETTER_BY_STEP = Internal.createIndex(DSL.name("dead_letter_by_step"), DeadLetter.DEAD_LETTER, new OrderField[] { DeadLetter.DEAD_LETTER.STEP_ID }, false);
+    public static final Index DEAD_LETTER_BY_TIME = Internal.createIndex(DSL.name("dead_letter_by_time"), DeadLetter.DEAD_LETTER, new OrderField[] { DeadLetter.DEAD_LETTER.DEAD_LETTERED_AT }, false);
+    public static final Index DEAD_LETTER_EVENT_ALERTS = Internal.createIndex(DSL.name("dead_letter_event_alerts"), DeadLetterEvent.DEAD_LETTER_EVENT, new OrderField[] { DeadLetterEvent.DEAD_LETTER_EVENT.NAMESPACE, DeadLetterEvent.DEAD_LETTER_EVENT.AT }, false);
+    public static final Index DEAD_LETTER_EVENT_BY_LETTER = Internal.createIndex(DSL.name("dead_letter_event_by_letter"), DeadLetterEvent.DEAD_LETTER_EVENT, new OrderField[] { DeadLetterEvent.DEAD_LETTER_EVENT.DEAD_LETTER_ID, DeadLetterEvent.DEAD_LETTER_EVENT.ID }, false);
     public static final Index DEAD_LETTER_OPEN = Internal.createIndex(DSL.name("dead_letter_open"), DeadLetter.DEAD_LETTER, new OrderField[] { DeadLetter.DEAD_LETTER.NAMESPACE, DeadLetter.DEAD_LETTER.DEAD_LETTERED_AT }, false);
+    public static final Index DEAD_LETTER_RESOLVED = Internal.createIndex(DSL.name("dead_letter_resolved"), DeadLetter.DEAD_LETTER, new OrderField[] { DeadLetter.DEAD_LETTER.RESOLVED_AT }, false);
+    public static final Index DEAD_LETTER_UNCLASSIFIED = Internal.createIndex(DSL.name("dead_letter_unclassified"), DeadLetter.DEAD_LETTER, new OrderField[] { DeadLetter.DEAD_LETTER.ID }, false);
     public static final Index STEP_RUNNING = Internal.createIndex(DSL.name("step_running"), Step.STEP, new OrderField[] { Step.STEP.STARTED_AT }, false);
     public static final Index STEP_WAITING_RETRY = Internal.createIndex(DSL.name("step_waiting_retry"), Step.STEP, new OrderField[] { Step.STEP.NEXT_ATTEMPT_AT }, false);
     public static final Index TASK_BY_CORRELATION = Internal.createIndex(DSL.name("task_by_correlation"), Task.TASK, new OrderField[] { Task.TASK.CORRELATION_ID }, false);

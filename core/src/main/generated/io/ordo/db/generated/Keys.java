@@ -12,6 +12,7 @@ import io.ordo.db.generated.tables.CoordKey;
 import io.ordo.db.generated.tables.CoordLock;
 import io.ordo.db.generated.tables.CoordLockWait;
 import io.ordo.db.generated.tables.DeadLetter;
+import io.ordo.db.generated.tables.DeadLetterEvent;
 import io.ordo.db.generated.tables.Leader;
 import io.ordo.db.generated.tables.Namespace;
 import io.ordo.db.generated.tables.Node;
@@ -27,6 +28,7 @@ import io.ordo.db.generated.tables.records.ConfigRecord;
 import io.ordo.db.generated.tables.records.CoordKeyRecord;
 import io.ordo.db.generated.tables.records.CoordLockRecord;
 import io.ordo.db.generated.tables.records.CoordLockWaitRecord;
+import io.ordo.db.generated.tables.records.DeadLetterEventRecord;
 import io.ordo.db.generated.tables.records.DeadLetterRecord;
 import io.ordo.db.generated.tables.records.LeaderRecord;
 import io.ordo.db.generated.tables.records.NamespaceRecord;
@@ -66,6 +68,7 @@ public class Keys {
     public static final UniqueKey<CoordLockRecord> COORD_LOCK_PKEY = Internal.createUniqueKey(CoordLock.COORD_LOCK, DSL.name("coord_lock_pkey"), new TableField[] { CoordLock.COORD_LOCK.LOCK_NAME, CoordLock.COORD_LOCK.OWNER }, true);
     public static final UniqueKey<CoordLockWaitRecord> COORD_LOCK_WAIT_PKEY = Internal.createUniqueKey(CoordLockWait.COORD_LOCK_WAIT, DSL.name("coord_lock_wait_pkey"), new TableField[] { CoordLockWait.COORD_LOCK_WAIT.OWNER, CoordLockWait.COORD_LOCK_WAIT.LOCK_NAME }, true);
     public static final UniqueKey<DeadLetterRecord> DEAD_LETTER_PKEY = Internal.createUniqueKey(DeadLetter.DEAD_LETTER, DSL.name("dead_letter_pkey"), new TableField[] { DeadLetter.DEAD_LETTER.ID }, true);
+    public static final UniqueKey<DeadLetterEventRecord> DEAD_LETTER_EVENT_PKEY = Internal.createUniqueKey(DeadLetterEvent.DEAD_LETTER_EVENT, DSL.name("dead_letter_event_pkey"), new TableField[] { DeadLetterEvent.DEAD_LETTER_EVENT.ID }, true);
     public static final UniqueKey<LeaderRecord> LEADER_PKEY = Internal.createUniqueKey(Leader.LEADER, DSL.name("leader_pkey"), new TableField[] { Leader.LEADER.SINGLETON }, true);
     public static final UniqueKey<NamespaceRecord> NAMESPACE_PKEY = Internal.createUniqueKey(Namespace.NAMESPACE, DSL.name("namespace_pkey"), new TableField[] { Namespace.NAMESPACE.NAME }, true);
     public static final UniqueKey<NamespaceRecord> NAMESPACE_QUEUE_NAME_KEY = Internal.createUniqueKey(Namespace.NAMESPACE, DSL.name("namespace_queue_name_key"), new TableField[] { Namespace.NAMESPACE.QUEUE_NAME }, true);
@@ -82,6 +85,7 @@ public class Keys {
     // FOREIGN KEY definitions
     // -------------------------------------------------------------------------
 
+    public static final ForeignKey<DeadLetterEventRecord, DeadLetterRecord> DEAD_LETTER_EVENT__DEAD_LETTER_EVENT_DEAD_LETTER_ID_FKEY = Internal.createForeignKey(DeadLetterEvent.DEAD_LETTER_EVENT, DSL.name("dead_letter_event_dead_letter_id_fkey"), new TableField[] { DeadLetterEvent.DEAD_LETTER_EVENT.DEAD_LETTER_ID }, Keys.DEAD_LETTER_PKEY, new TableField[] { DeadLetter.DEAD_LETTER.ID }, true, ForeignKeyRule.CASCADE, ForeignKeyRule.NO_ACTION);
     public static final ForeignKey<NamespaceRecord, QueueRecord> NAMESPACE__NAMESPACE_QUEUE_NAME_FKEY = Internal.createForeignKey(Namespace.NAMESPACE, DSL.name("namespace_queue_name_fkey"), new TableField[] { Namespace.NAMESPACE.QUEUE_NAME }, Keys.QUEUE_PKEY, new TableField[] { Queue.QUEUE.QUEUE_NAME }, true, ForeignKeyRule.NO_ACTION, ForeignKeyRule.NO_ACTION);
     public static final ForeignKey<StepRecord, TaskRecord> STEP__STEP_TASK_ID_FKEY = Internal.createForeignKey(Step.STEP, DSL.name("step_task_id_fkey"), new TableField[] { Step.STEP.TASK_ID }, Keys.TASK_PKEY, new TableField[] { Task.TASK.ID }, true, ForeignKeyRule.CASCADE, ForeignKeyRule.NO_ACTION);
     public static final ForeignKey<TaskRecord, NamespaceRecord> TASK__TASK_NAMESPACE_FKEY = Internal.createForeignKey(Task.TASK, DSL.name("task_namespace_fkey"), new TableField[] { Task.TASK.NAMESPACE }, Keys.NAMESPACE_PKEY, new TableField[] { Namespace.NAMESPACE.NAME }, true, ForeignKeyRule.NO_ACTION, ForeignKeyRule.NO_ACTION);

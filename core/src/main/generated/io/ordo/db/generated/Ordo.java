@@ -14,6 +14,7 @@ import io.ordo.db.generated.tables.CoordKey;
 import io.ordo.db.generated.tables.CoordLock;
 import io.ordo.db.generated.tables.CoordLockWait;
 import io.ordo.db.generated.tables.DeadLetter;
+import io.ordo.db.generated.tables.DeadLetterEvent;
 import io.ordo.db.generated.tables.Leader;
 import io.ordo.db.generated.tables.Message;
 import io.ordo.db.generated.tables.Namespace;
@@ -103,6 +104,11 @@ public class Ordo extends SchemaImpl {
     public final DeadLetter DEAD_LETTER = DeadLetter.DEAD_LETTER;
 
     /**
+     * The table <code>ordo.dead_letter_event</code>.
+     */
+    public final DeadLetterEvent DEAD_LETTER_EVENT = DeadLetterEvent.DEAD_LETTER_EVENT;
+
+    /**
      * The table <code>ordo.leader</code>.
      */
     public final Leader LEADER = Leader.LEADER;
@@ -188,6 +194,7 @@ public class Ordo extends SchemaImpl {
             CoordLock.COORD_LOCK,
             CoordLockWait.COORD_LOCK_WAIT,
             DeadLetter.DEAD_LETTER,
+            DeadLetterEvent.DEAD_LETTER_EVENT,
             Leader.LEADER,
             Message.MESSAGE,
             Namespace.NAMESPACE,

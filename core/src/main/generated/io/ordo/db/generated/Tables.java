@@ -14,6 +14,7 @@ import io.ordo.db.generated.tables.CoordKey;
 import io.ordo.db.generated.tables.CoordLock;
 import io.ordo.db.generated.tables.CoordLockWait;
 import io.ordo.db.generated.tables.DeadLetter;
+import io.ordo.db.generated.tables.DeadLetterEvent;
 import io.ordo.db.generated.tables.Leader;
 import io.ordo.db.generated.tables.Message;
 import io.ordo.db.generated.tables.Namespace;
@@ -81,6 +82,11 @@ public class Tables {
      * The table <code>ordo.dead_letter</code>.
      */
     public static final DeadLetter DEAD_LETTER = DeadLetter.DEAD_LETTER;
+
+    /**
+     * The table <code>ordo.dead_letter_event</code>.
+     */
+    public static final DeadLetterEvent DEAD_LETTER_EVENT = DeadLetterEvent.DEAD_LETTER_EVENT;
 
     /**
      * The table <code>ordo.leader</code>.

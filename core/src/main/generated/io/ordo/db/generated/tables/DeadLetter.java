@@ -7,6 +7,7 @@ package io.ordo.db.generated.tables;
 import io.ordo.db.generated.Indexes;
 import io.ordo.db.generated.Keys;
 import io.ordo.db.generated.Ordo;
+import io.ordo.db.generated.tables.DeadLetterEvent.DeadLetterEventPath;
 import io.ordo.db.generated.tables.records.DeadLetterRecord;
 
 import java.time.OffsetDateTime;
@@ -17,12 +18,16 @@ import java.util.List;
 import org.jooq.Check;
 import org.jooq.Condition;
 import org.jooq.Field;
+import org.jooq.ForeignKey;
 import org.jooq.Identity;
 import org.jooq.Index;
+import org.jooq.InverseForeignKey;
 import org.jooq.JSONB;
 import org.jooq.Name;
+import org.jooq.Path;
 import org.jooq.PlainSQL;
 import org.jooq.QueryPart;
+import org.jooq.Record;
 import org.jooq.SQL;
 import org.jooq.Schema;
 import org.jooq.Stringly;
@@ -153,6 +158,21 @@ public class DeadLetter extends TableImpl<DeadLetterRecord> {
      */
     public final TableField<DeadLetterRecord, OffsetDateTime> RESOLVED_AT = createField(DSL.name("resolved_at"), SQLDataType.TIMESTAMPWITHTIMEZONE(6), this, "");
 
+    /**
+     * The column <code>ordo.dead_letter.classification</code>.
+     */
+    public final TableField<DeadLetterRecord, String> CLASSIFICATION = createField(DSL.name("classification"), SQLDataType.CLOB, this, "");
+
+    /**
+     * The column <code>ordo.dead_letter.classified_at</code>.
+     */
+    public final TableField<DeadLetterRecord, OffsetDateTime> CLASSIFIED_AT = createField(DSL.name("classified_at"), SQLDataType.TIMESTAMPWITHTIMEZONE(6), this, "");
+
+    /**
+     * The column <code>ordo.dead_letter.classified_by</code>.
+     */
+    public final TableField<DeadLetterRecord, String> CLASSIFIED_BY = createField(DSL.name("classified_by"), SQLDataType.CLOB, this, "");
+
     private DeadLetter(Name alias, Table<DeadLetterRecord> aliased) {
         this(alias, aliased, (Field<?>[]) null, null);
     }
@@ -182,6 +202,39 @@ public class DeadLetter extends TableImpl<DeadLetterRecord> {
         this(DSL.name("dead_letter"), null);
     }
 
+    public <O extends Record> DeadLetter(Table<O> path, ForeignKey<O, DeadLetterRecord> childPath, InverseForeignKey<O, DeadLetterRecord> parentPath) {
+        super(path, childPath, parentPath, DEAD_LETTER);
+    }
+
+    /**
+     * A subtype implementing {@link Path} for simplified path-based joins.
+     */
+    public static class DeadLetterPath extends DeadLetter implements Path<DeadLetterRecord> {
+
+        private static final long serialVersionUID = 1L;
+        public <O extends Record> DeadLetterPath(Table<O> path, ForeignKey<O, DeadLetterRecord> childPath, InverseForeignKey<O, DeadLetterRecord> parentPath) {
+            super(path, childPath, parentPath);
+        }
+        private DeadLetterPath(Name alias, Table<DeadLetterRecord> aliased) {
+            super(alias, aliased);
+        }
+
+        @Override
+        public DeadLetterPath as(String alias) {
+            return new DeadLetterPath(DSL.name(alias), this);
+        }
+
+        @Override
+        public DeadLetterPath as(Name alias) {
+            return new DeadLetterPath(alias, this);
+        }
+
+        @Override
+        public DeadLetterPath as(Table<?> alias) {
+            return new DeadLetterPath(alias.getQualifiedName(), this);
+        }
+    }
+
     @Override
     public Schema getSchema() {
         return aliased() ? null : Ordo.ORDO;
@@ -189,7 +242,7 @@ public class DeadLetter extends TableImpl<DeadLetterRecord> {
 
     @Override
     public List<Index> getIndexes() {
-        return Arrays.asList(Indexes.DEAD_LETTER_BY_STEP, Indexes.DEAD_LETTER_OPEN);
+        return Arrays.asList(Indexes.DEAD_LETTER_BY_NAMESPACE, Indexes.DEAD_LETTER_BY_STEP, Indexes.DEAD_LETTER_BY_TIME, Indexes.DEAD_LETTER_OPEN, Indexes.DEAD_LETTER_RESOLVED, Indexes.DEAD_LETTER_UNCLASSIFIED);
     }
 
     @Override
@@ -202,9 +255,23 @@ public class DeadLetter extends TableImpl<DeadLetterRecord> {
         return Keys.DEAD_LETTER_PKEY;
     }
 
+    private transient DeadLetterEventPath _deadLetterEvent;
+
+    /**
+     * Get the implicit to-many join path to the
+     * <code>ordo.dead_letter_event</code> table
+     */
+    public DeadLetterEventPath deadLetterEvent() {
+        if (_deadLetterEvent == null)
+            _deadLetterEvent = new DeadLetterEventPath(this, null, Keys.DEAD_LETTER_EVENT__DEAD_LETTER_EVENT_DEAD_LETTER_ID_FKEY.getInverseKey());
+
+        return _deadLetterEvent;
+    }
+
     @Override
     public List<Check<DeadLetterRecord>> getChecks() {
         return Arrays.asList(
+            Internal.createCheck(this, DSL.name("dead_letter_classification_valid"), "(((classification IS NULL) OR (classification = ANY (ARRAY['transient'::text, 'permanent'::text, 'unknown'::text]))))", true),
             Internal.createCheck(this, DSL.name("dead_letter_status_valid"), "((status = ANY (ARRAY['open'::text, 'requeued'::text, 'discarded'::text])))", true)
         );
     }

@@ -287,6 +287,48 @@ public class DeadLetterRecord extends UpdatableRecordImpl<DeadLetterRecord> {
         return (OffsetDateTime) get(18);
     }
 
+    /**
+     * Setter for <code>ordo.dead_letter.classification</code>.
+     */
+    public void setClassification(String value) {
+        set(19, value);
+    }
+
+    /**
+     * Getter for <code>ordo.dead_letter.classification</code>.
+     */
+    public String getClassification() {
+        return (String) get(19);
+    }
+
+    /**
+     * Setter for <code>ordo.dead_letter.classified_at</code>.
+     */
+    public void setClassifiedAt(OffsetDateTime value) {
+        set(20, value);
+    }
+
+    /**
+     * Getter for <code>ordo.dead_letter.classified_at</code>.
+     */
+    public OffsetDateTime getClassifiedAt() {
+        return (OffsetDateTime) get(20);
+    }
+
+    /**
+     * Setter for <code>ordo.dead_letter.classified_by</code>.
+     */
+    public void setClassifiedBy(String value) {
+        set(21, value);
+    }
+
+    /**
+     * Getter for <code>ordo.dead_letter.classified_by</code>.
+     */
+    public String getClassifiedBy() {
+        return (String) get(21);
+    }
+
     // -------------------------------------------------------------------------
     // Primary key information
     // -------------------------------------------------------------------------
@@ -310,7 +352,7 @@ public class DeadLetterRecord extends UpdatableRecordImpl<DeadLetterRecord> {
     /**
      * Create a detached, initialised DeadLetterRecord
      */
-    public DeadLetterRecord(Long id, String namespace, Long taskId, Long stepId, String templateName, String templateVersion, String stepName, String handler, String reason, String errorClass, JSONB message, JSONB lastError, JSONB attempts, OffsetDateTime firstFailedAt, OffsetDateTime deadLetteredAt, String status, String resolvedBy, String resolvedReason, OffsetDateTime resolvedAt) {
+    public DeadLetterRecord(Long id, String namespace, Long taskId, Long stepId, String templateName, String templateVersion, String stepName, String handler, String reason, String errorClass, JSONB message, JSONB lastError, JSONB attempts, OffsetDateTime firstFailedAt, OffsetDateTime deadLetteredAt, String status, String resolvedBy, String resolvedReason, OffsetDateTime resolvedAt, String classification, OffsetDateTime classifiedAt, String classifiedBy) {
         super(DeadLetter.DEAD_LETTER);
 
         setId(id);
@@ -332,6 +374,9 @@ public class DeadLetterRecord extends UpdatableRecordImpl<DeadLetterRecord> {
         setResolvedBy(resolvedBy);
         setResolvedReason(resolvedReason);
         setResolvedAt(resolvedAt);
+        setClassification(classification);
+        setClassifiedAt(classifiedAt);
+        setClassifiedBy(classifiedBy);
         resetTouchedOnNotNull();
     }
 }
