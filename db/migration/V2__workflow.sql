@@ -592,18 +592,21 @@ begin
 end
 $$;
 
--- Cancels a task: pending, enqueued, waiting and running steps are cancelled and their queue messages
--- removed; results that arrive later are ignored. Returns false if the task had already finished.
-create function ordo.cancel_task(task_id bigint, reason text default null, actor text default null)
+-- Stops an unfinished task for good: its pending, enqueued, waiting and running steps are cancelled and their
+-- queue messages removed, and the task ends in to_status ('cancelled' or 'failed'); results that arrive
+-- later are ignored. Returns false if the task had already finished.
+create function ordo.stop_task(task_id bigint, to_status text, reason text, actor text)
     returns boolean
     language plpgsql as
 $$
 #variable_conflict use_column
 declare
     v_task ordo.task;
-    v_actor text := coalesce(actor, 'sql:' || session_user);
 begin
-    select * into v_task from ordo.task t where t.id = cancel_task.task_id for update;
+    if to_status not in ('cancelled', 'failed') then
+        raise exception 'a task can be stopped as cancelled or failed, not %', coalesce(to_status, 'null') using errcode = '22023';
+    end if;
+    select * into v_task from ordo.task t where t.id = stop_task.task_id for update;
     if not found then
         raise exception 'unknown task %', task_id using errcode = 'OR404';
     end if;
@@ -612,28 +615,34 @@ begin
     end if;
     perform ordo.delete((select n.queue_name from ordo.namespace n where n.name = v_task.namespace),
                         array(select s.msg_id from ordo.step s
-                              where s.task_id = cancel_task.task_id and s.msg_id is not null
+                              where s.task_id = stop_task.task_id and s.msg_id is not null
                                 and s.status in ('enqueued', 'in_progress')));
     with cancelled as (
         update ordo.step s
         set status = 'cancelled', updated_at = now(), completed_at = now(), msg_id = null
         from ordo.step old
-        where old.id = s.id and s.task_id = cancel_task.task_id
+        where old.id = s.id and s.task_id = stop_task.task_id
           and s.status in ('pending', 'enqueued', 'in_progress', 'waiting_retry')
         returning s.id, s.name, old.status as from_state, s.attempt
     )
     insert into ordo.transition (task_id, step_id, step_name, from_state, to_state, attempt, actor, detail)
-    select cancel_task.task_id, c.id, c.name, c.from_state, 'cancelled', c.attempt, v_actor, null from cancelled c;
+    select stop_task.task_id, c.id, c.name, c.from_state, 'cancelled', c.attempt, actor, null from cancelled c;
     update ordo.task t
-    set status = 'cancelled', updated_at = now(), completed_at = now(),
-        error = jsonb_build_object('cancelled', true, 'reason', reason),
+    set status = to_status, updated_at = now(), completed_at = now(),
+        error = jsonb_build_object(to_status, true, 'reason', reason),
         lease_owner = null, lease_token = null, lease_expires_at = null
-    where t.id = cancel_task.task_id;
+    where t.id = stop_task.task_id;
     insert into ordo.transition (task_id, from_state, to_state, actor, detail)
-    values (cancel_task.task_id, v_task.status, 'cancelled', v_actor, jsonb_build_object('reason', reason));
+    values (stop_task.task_id, v_task.status, to_status, actor, jsonb_build_object('reason', reason));
     return true;
 end
 $$;
+
+-- Cancels a task (see ordo.stop_task). Returns false if the task had already finished.
+create function ordo.cancel_task(task_id bigint, reason text default null, actor text default null)
+    returns boolean
+    language sql as
+$$ select ordo.stop_task(cancel_task.task_id, 'cancelled', reason, coalesce(actor, 'sql:' || session_user)) $$;
 
 -- Worker API ----------------------------------------------------------------------------------------
 

@@ -78,19 +78,59 @@ final class OrchestrationPass {
         return dsl.transactionResult(cfg -> claim(cfg.dsl()));
     }
 
-    /** Transaction 2: apply a claimed batch, for the tasks whose lease is still ours. */
+    /**
+     * Transaction 2: apply a claimed batch, for the tasks whose lease is still ours. When the batch holds a
+     * message read before (an earlier pass failed or its node died), each task is applied in a transaction of
+     * its own, so that one task that cannot be processed holds back no other; its messages come back until
+     * they pass {@link OrchestratorSettings#maxMessageReads()} and are dead-lettered.
+     */
     void applyBatch(Claim claim) {
+        try {
+            if (claim.tokens.isEmpty()) {
+                return;
+            }
+            if (claim.messages.stream().allMatch(p -> p.message.readCount() == 1)) {
+                applyInOneTransaction(claim);
+                return;
+            }
+            RuntimeException first = null;
+            for (var entry : claim.tokens.entrySet()) {
+                List<Parsed> own = claim.messages.stream().filter(p -> p.taskId == entry.getKey()).toList();
+                try {
+                    applyInOneTransaction(new Claim(own, Map.of(entry.getKey(), entry.getValue())));
+                } catch (RuntimeException e) {
+                    metrics.passErrors.increment();
+                    LOG.log(System.Logger.Level.WARNING, "task " + entry.getKey() + ": its messages could not be applied ("
+                            + e + "); they will be read again, and dead-lettered after " + settings.maxMessageReads() + " reads");
+                    releaseLease(entry.getKey(), entry.getValue());
+                    first = first == null ? e : first;
+                }
+            }
+            if (first != null && first instanceof org.jooq.exception.DataAccessException) {
+                throw first; // the database itself is in trouble: let the loop back off
+            }
+        } finally {
+            inFlight.clear();
+        }
+    }
+
+    private void applyInOneTransaction(Claim claim) {
         List<Span> spans = new ArrayList<>();
         try {
-            if (!claim.tokens.isEmpty()) {
-                Effects fx = dsl.transactionResult(cfg -> apply(cfg.dsl(), claim, spans));
-                telemetry.committed(spans, fx.tasks, fx.stepsDone);
-            }
+            Effects fx = dsl.transactionResult(cfg -> apply(cfg.dsl(), claim, spans));
+            telemetry.committed(spans, fx.tasks, fx.stepsDone);
         } catch (RuntimeException e) {
             telemetry.failed(spans, e);
             throw e;
-        } finally {
-            inFlight.clear();
+        }
+    }
+
+    private void releaseLease(long taskId, long token) {
+        try {
+            dsl.execute("update ordo.task set lease_owner = null, lease_token = null, lease_expires_at = null"
+                    + " where id = ? and lease_token = ?", taskId, token);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "task " + taskId + ": could not release its lease: " + e.getMessage());
         }
     }
 
@@ -109,6 +149,19 @@ final class OrchestrationPass {
         List<Parsed> parsed = new ArrayList<>(read.size());
         List<Long> malformed = new ArrayList<>();
         for (Message m : read) {
+            if (m.readCount() > settings.maxMessageReads()) {
+                String reason = "read " + m.readCount() + " times without being processed (the limit is "
+                        + settings.maxMessageReads() + ")";
+                malformed.add(m.id());
+                deadLetterMessage(tx, m, reason);
+                JsonNode taskId = Json.parse(m.body()).get("task_id");
+                if (taskId != null && taskId.canConvertToLong()) {
+                    // the task cannot move on without this message: fail it, with the dead letter saying why
+                    tx.execute("select ordo.stop_task(id, 'failed', ?, ?) from ordo.task where id = ?",
+                            "orchestration message " + m.id() + " " + reason, actor, taskId.asLong());
+                }
+                continue;
+            }
             JsonNode body = Json.parse(m.body());
             JsonNode taskId = body.get("task_id");
             if (taskId == null || !taskId.canConvertToLong() || !body.path("type").isTextual()) {

@@ -12,8 +12,16 @@ import java.time.Duration;
  * @param leaseTtl    how long a claim on a task lasts unless renewed by heartbeat
  * @param pollMin     first polling interval when idle (NOTIFY wakes it sooner)
  * @param pollMax     longest polling interval when idle
+ * @param maxMessageReads  an orchestration message read more often than this without being processed is
+ *                    dead-lettered instead of being tried again
  */
-public record OrchestratorSettings(String nodeId, int batchSize, Duration leaseTtl, Duration pollMin, Duration pollMax) {
+public record OrchestratorSettings(String nodeId, int batchSize, Duration leaseTtl, Duration pollMin, Duration pollMax,
+                                   int maxMessageReads) {
+    public static final int DEFAULT_MAX_MESSAGE_READS = 10;
+
+    public OrchestratorSettings(String nodeId, int batchSize, Duration leaseTtl, Duration pollMin, Duration pollMax) {
+        this(nodeId, batchSize, leaseTtl, pollMin, pollMax, DEFAULT_MAX_MESSAGE_READS);
+    }
 
     public OrchestratorSettings {
         if (nodeId == null || !nodeId.matches("[A-Za-z0-9_.:-]{1,100}")) {
@@ -28,6 +36,9 @@ public record OrchestratorSettings(String nodeId, int batchSize, Duration leaseT
         if (pollMin.isNegative() || pollMin.isZero() || pollMax.compareTo(pollMin) < 0) {
             throw new InvalidInputException("need 0 < pollMin <= pollMax, got " + pollMin + " and " + pollMax);
         }
+        if (maxMessageReads < 2 || maxMessageReads > 1000) {
+            throw new InvalidInputException("maxMessageReads must be between 2 and 1000, got " + maxMessageReads);
+        }
     }
 
     public static OrchestratorSettings defaults(String nodeId) {
@@ -35,10 +46,14 @@ public record OrchestratorSettings(String nodeId, int batchSize, Duration leaseT
     }
 
     public OrchestratorSettings withBatchSize(int n) {
-        return new OrchestratorSettings(nodeId, n, leaseTtl, pollMin, pollMax);
+        return new OrchestratorSettings(nodeId, n, leaseTtl, pollMin, pollMax, maxMessageReads);
     }
 
     public OrchestratorSettings withLeaseTtl(Duration ttl) {
-        return new OrchestratorSettings(nodeId, batchSize, ttl, pollMin, pollMax);
+        return new OrchestratorSettings(nodeId, batchSize, ttl, pollMin, pollMax, maxMessageReads);
+    }
+
+    public OrchestratorSettings withMaxMessageReads(int n) {
+        return new OrchestratorSettings(nodeId, batchSize, leaseTtl, pollMin, pollMax, n);
     }
 }

@@ -1,0 +1,59 @@
+package io.ordo.engine;
+
+import io.ordo.task.StepStatus;
+import io.ordo.task.TaskClient;
+import io.ordo.task.TaskStatus;
+import io.ordo.template.TemplateRegistry;
+import io.ordo.testing.OrdoDatabaseExtension;
+import io.ordo.testing.TestDatabase;
+import org.jooq.DSLContext;
+import org.jooq.Record;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+@ExtendWith(OrdoDatabaseExtension.class)
+class PoisonMessageTest {
+
+    @Test
+    void a_message_that_keeps_failing_its_pass_is_dead_lettered_after_the_read_cap_and_holds_back_no_other_task(TestDatabase db) {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.chain("poison", "job", 1, "h"));
+        TaskClient tasks = new TaskClient(dsl);
+        long poisoned = tasks.submit("poison", "job", "{}");
+        // damage the task so that applying any message to it throws
+        dsl.execute("update ordo.step set errors = '{\"not\": \"an array\"}' where task_id = ?", poisoned);
+        List<Long> healthy = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            healthy.add(tasks.submit("poison", "job", "{}"));
+        }
+        OrchestrationPass pass = new OrchestrationPass(dsl, OrchestratorSettings.defaults("poison-node")
+                .withLeaseTtl(Duration.ofMillis(150)).withMaxMessageReads(3), Clock.systemUTC(), new Random(5), new EngineMetrics());
+
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            try {
+                pass.runOnce();
+            } catch (RuntimeException expected) {
+                // the first pass fails as a whole: the batch is applied task by task from the next read on
+            }
+            return tasks.get(poisoned).orElseThrow().status().terminal()
+                    && healthy.stream().allMatch(id -> tasks.get(id).orElseThrow().step("s0").status() == StepStatus.ENQUEUED);
+        });
+
+        assertThat(tasks.get(poisoned).orElseThrow().status()).isEqualTo(TaskStatus.FAILED);
+        Record letter = dsl.fetchOne("select reason, (message->>'task_id')::bigint from ordo.dead_letter where namespace = 'orchestration'");
+        assertThat(letter.get(0, String.class)).startsWith("read 4 times without being processed (the limit is 3)");
+        assertThat(letter.get(1, Long.class)).isEqualTo(poisoned);
+        assertThat(dsl.fetchOne("select count(*) from ordo.message where queue_name = 'orchestration'"
+                + " and (message->>'task_id')::bigint = ?", poisoned).get(0, Integer.class)).as("the message left the queue").isZero();
+        assertThat(dsl.fetchOne("select count(*) from ordo.archive where queue_name = 'orchestration'").get(0, Integer.class)).isEqualTo(1);
+    }
+}
