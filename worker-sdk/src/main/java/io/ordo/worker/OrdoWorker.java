@@ -103,6 +103,7 @@ public final class OrdoWorker implements AutoCloseable {
     private final Coordination coordination;
     private final LongSupplier configVersion;
     private final StartGate startGate;
+    private final io.opentelemetry.api.trace.Tracer tracer;
 
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private final Semaphore slots;
@@ -133,6 +134,7 @@ public final class OrdoWorker implements AutoCloseable {
         this.coordination = b.coordination;
         this.configVersion = b.configVersion;
         this.startGate = b.startGate;
+        this.tracer = b.openTelemetry.getTracer(io.ordo.telemetry.Tracing.SCOPE);
         this.slots = new Semaphore(settings.concurrency());
     }
 
@@ -428,12 +430,30 @@ public final class OrdoWorker implements AutoCloseable {
             return;
         }
         running.incrementAndGet();
-        try {
+        // the step's span is a child of the orchestration pass that enqueued it: the message headers carry its context
+        io.opentelemetry.api.trace.Span span = tracer.spanBuilder("ordo.step " + lease.step.stepName())
+                .setParent(io.ordo.telemetry.Tracing.fromHeaders(lease.step.headers() == null ? null : lease.step.headers().toString()))
+                .setSpanKind(io.opentelemetry.api.trace.SpanKind.CONSUMER)
+                .setAttribute("ordo.namespace", settings.namespace())
+                .setAttribute("ordo.task_id", lease.step.taskId())
+                .setAttribute("ordo.step", lease.step.stepName())
+                .setAttribute("ordo.attempt", lease.step.attempt())
+                .startSpan();
+        try (var ignored = span.makeCurrent()) {
             lease.startedAt = clock.instant();
             StepOutcome outcome = invoke(lease);
             lease.finishedAt = clock.instant();
             lease.outcome = outcome;
+            span.setAttribute("ordo.outcome", switch (outcome) {
+                case StepOutcome.Succeeded ok -> "succeeded";
+                case StepOutcome.RetryableFailure retry -> "retryable_failure";
+                case StepOutcome.PermanentFailure fail -> "permanent_failure";
+            });
+            if (!(outcome instanceof StepOutcome.Succeeded)) {
+                span.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
+            }
         } finally {
+            span.end();
             running.decrementAndGet();
         }
         if (lease.finishedAt.isAfter(lease.step.deadline())) {
@@ -692,6 +712,7 @@ public final class OrdoWorker implements AutoCloseable {
         private Coordination coordination;
         private LongSupplier configVersion;
         private StartGate startGate = step -> { };
+        private io.opentelemetry.api.OpenTelemetry openTelemetry = io.opentelemetry.api.OpenTelemetry.noop();
 
         private Builder(DataSource dataSource) {
             if (dataSource == null) {
@@ -813,6 +834,18 @@ public final class OrdoWorker implements AutoCloseable {
             }
             this.coordination = coordination;
             this.configVersion = configVersion;
+            return this;
+        }
+
+        /**
+         * Traces each step execution as a span, child of the orchestration pass that enqueued it (the step message's
+         * headers carry the W3C trace context). Default: no tracing.
+         */
+        public Builder openTelemetry(io.opentelemetry.api.OpenTelemetry openTelemetry) {
+            if (openTelemetry == null) {
+                throw new InvalidInputException("openTelemetry must not be null; use OpenTelemetry.noop() for none");
+            }
+            this.openTelemetry = openTelemetry;
             return this;
         }
 

@@ -42,10 +42,14 @@ final class Cluster implements AutoCloseable {
     }
 
     Cluster withOrchestrator() {
+        return withOrchestrator(io.opentelemetry.api.OpenTelemetry.noop());
+    }
+
+    Cluster withOrchestrator(io.opentelemetry.api.OpenTelemetry otel) {
         Database pool = pool("orchestrator", 4);
         QueueListener listener = track(new QueueListener(pool));
         Orchestrator o = Orchestrator.start(pool, OrchestratorSettings.defaults("orch-1").withLeaseTtl(Duration.ofSeconds(5)),
-                listener, Clock.systemUTC());
+                listener, Clock.systemUTC(), otel);
         open.add(() -> o.stop(Duration.ofSeconds(2)));
         return this;
     }
