@@ -10,7 +10,8 @@ import java.time.Instant;
  * @param depth         messages in the queue
  * @param visibleDepth  messages that a read would return now
  * @param oldestAge     age of the oldest message, or null when the queue is empty
- * @param totalSent     messages ever sent to the queue (approximate: rolled-back sends count)
+ * @param totalSent     messages sent to the queue since the statistics were last reset (approximate: rolled-back
+ *                      sends count, and other sessions' sends show up a moment late)
  * @param statsAge      age of the depth snapshot
  * @param scrapedAt     when these figures were taken
  */
