@@ -26,6 +26,44 @@ begin
 end
 $$;
 
+-- The worker role of a namespace: ordo_worker_<namespace>.
+create function ordo.worker_role(ns text) returns text
+    language sql immutable as
+$$ select 'ordo_worker_' || ordo.validate_namespace_name(ns) $$;
+
+-- Whether the caller is an administrator of Ordo: a superuser or a member of ordo_orchestrator.
+--
+-- The caller is session_user, not current_user: inside a SECURITY DEFINER function current_user is the function's
+-- owner, so it says nothing about who called. session_user is the role the connection logged in as (SET ROLE does
+-- not change it), which is the role that is granted membership. A pooler that logs every client in as one role
+-- therefore gives them all that role's rights.
+create function ordo.caller_is_admin() returns boolean
+    language sql stable as
+$$
+    select exists (select 1 from pg_roles r where r.rolname = session_user and r.rolsuper)
+        or case when exists (select 1 from pg_roles r where r.rolname = 'ordo_orchestrator')
+                then pg_has_role(session_user, 'ordo_orchestrator', 'MEMBER') else false end
+$$;
+
+-- Raises 42501 (insufficient_privilege) unless the caller may work the namespace: its login role (session_user,
+-- see ordo.caller_is_admin) is a member of ordo_worker_<namespace>, or an administrator.
+create function ordo.authorize_worker(ns text) returns void
+    language plpgsql stable as
+$$
+declare
+    v_role text := ordo.worker_role(ns);
+begin
+    if ordo.caller_is_admin() then
+        return;
+    end if;
+    if exists (select 1 from pg_roles r where r.rolname = v_role) and pg_has_role(session_user, v_role, 'MEMBER') then
+        return;
+    end if;
+    raise exception 'role % may not work namespace %: it must be a member of % (or of ordo_orchestrator)',
+        session_user, ns, v_role using errcode = '42501';
+end
+$$;
+
 -- Creates the namespace and its queue ns_<namespace>; does nothing if it exists. Returns the queue name.
 create function ordo.create_namespace(ns text) returns text
     language plpgsql as
@@ -667,6 +705,7 @@ declare
     v_rows ordo.read_step_row[];
     v_drop bigint[];
 begin
+    perform ordo.authorize_worker(namespace);
     select coalesce(array_agg(m), '{}') into v_msgs from ordo.read(v_queue, read_steps.vt, read_steps.qty) m;
     if cardinality(v_msgs) = 0 then
         return;
@@ -741,23 +780,83 @@ begin
 end
 $$;
 
--- Heartbeat: keeps in-flight step messages hidden for vt more seconds. Returns the ids still present.
+
+-- Heartbeat: keeps in-flight step messages hidden for vt more seconds (vt 0 makes them visible at once, and their
+-- next read starts a new attempt). Returns the ids still present.
 create function ordo.extend_steps(namespace text, msg_ids bigint[], vt double precision)
     returns setof bigint
-    language sql as
-$$ select ordo.set_vt('ns_' || ordo.validate_namespace_name(namespace), msg_ids, vt) $$;
+    language plpgsql as
+$$
+begin
+    perform ordo.authorize_worker(namespace);
+    return query select ordo.set_vt('ns_' || ordo.validate_namespace_name(namespace), msg_ids, vt);
+end
+$$;
+
+-- Gives back steps that were read but never started (a worker shutting down): each goes back to enqueued with the
+-- same attempt and its message becomes visible at once, so the attempt is not used up. A step is released only
+-- while it is still in progress on the given attempt of that message; one that was redelivered meanwhile is left
+-- alone. Returns the ids of the messages released.
+create function ordo.release_steps(namespace text, msg_ids bigint[], attempts integer[])
+    returns setof bigint
+    language plpgsql as
+$$
+#variable_conflict use_column
+declare
+    v_queue text := 'ns_' || ordo.validate_namespace_name(namespace);
+    v_released bigint[];
+begin
+    perform ordo.authorize_worker(namespace);
+    if msg_ids is null or attempts is null or cardinality(msg_ids) <> cardinality(attempts) then
+        raise exception 'release_steps needs msg_ids and attempts of the same length' using errcode = '22023';
+    end if;
+    -- messages first, then steps: the order read_steps locks them in
+    perform 1 from ordo.message m
+    where m.queue_name = v_queue and m.msg_id = any (msg_ids)
+    order by m.msg_id
+    for update;
+    with released as (
+        update ordo.step s
+        set status = 'enqueued', updated_at = now()
+        from unnest(msg_ids, attempts) as r(msg_id, attempt)
+        join ordo.message m on m.queue_name = v_queue and m.msg_id = r.msg_id
+        where s.id = (m.message ->> 'step_id')::bigint
+          and s.msg_id = r.msg_id and s.attempt = r.attempt and s.status = 'in_progress'
+        returning s.id, s.task_id, s.name, s.attempt, s.msg_id
+    ),
+    logged as (
+        insert into ordo.transition (task_id, step_id, step_name, from_state, to_state, attempt, actor, detail)
+        select r.task_id, r.id, r.name, 'in_progress', 'enqueued', r.attempt, 'worker:' || session_user,
+               jsonb_build_object('released', true)
+        from released r
+    )
+    select coalesce(array_agg(r.msg_id), '{}') into v_released from released r;
+    if cardinality(v_released) > 0 then
+        perform ordo.set_vt(v_queue, v_released, 0);
+    end if;
+    return query select unnest(v_released);
+end
+$$;
+
 
 -- Hands results back: in one transaction deletes the step messages and sends step_result messages to the
--- orchestration queue. Each result: {msg_id, task_id, step_id, attempt, status: succeeded|failed,
--- result, error, permanent, retry_after_ms, started_at, finished_at}. Returns how many results it sent.
+-- orchestration queue. Each result: {msg_id, step_id, attempt, status: succeeded|failed, result, error, permanent,
+-- retry_after_ms, started_at, finished_at}; task_id is taken from the step. Results may only name steps of this
+-- namespace (42501 otherwise); results for steps that no longer exist are dropped. A message that was redelivered
+-- to a newer attempt meanwhile is kept for that attempt, and the late result goes to the orchestrator, which
+-- ignores it. Returns how many results it sent.
 create function ordo.complete_steps(namespace text, results jsonb[])
     returns integer
     language plpgsql as
 $$
+#variable_conflict use_column
 declare
     v_queue text := 'ns_' || ordo.validate_namespace_name(namespace);
     v_result jsonb;
+    v_foreign bigint;
+    v_sent integer;
 begin
+    perform ordo.authorize_worker(namespace);
     if results is null then
         raise exception 'results must be an array' using errcode = '22004';
     end if;
@@ -769,12 +868,37 @@ begin
                 using errcode = '22023';
         end if;
     end loop;
-    perform ordo.delete(v_queue, array(select (r ->> 'msg_id')::bigint from unnest(results) r));
-    perform ordo.send_batch('orchestration',
-        array(select jsonb_build_object('type', 'step_result') || (r - 'msg_id') from unnest(results) r));
-    return cardinality(results);
+    select s.id into v_foreign
+    from unnest(results) r
+    join ordo.step s on s.id = (r ->> 'step_id')::bigint
+    join ordo.task t on t.id = s.task_id
+    where t.namespace <> complete_steps.namespace
+    limit 1;
+    if found then
+        raise exception 'role % may not report a result for step %: it is not a step of namespace %', session_user, v_foreign, namespace
+            using errcode = '42501';
+    end if;
+    -- messages first, then steps: the order read_steps locks them in
+    perform 1 from ordo.message m
+    where m.queue_name = v_queue and m.msg_id = any (array(select (r ->> 'msg_id')::bigint from unnest(results) r))
+    order by m.msg_id
+    for update;
+    perform ordo.delete(v_queue, array(
+        select (r ->> 'msg_id')::bigint
+        from unnest(results) r
+        left join ordo.step s on s.id = (r ->> 'step_id')::bigint
+        where not coalesce(s.msg_id = (r ->> 'msg_id')::bigint and s.attempt > (r ->> 'attempt')::integer
+                           and s.status in ('enqueued', 'in_progress'), false)));
+    select count(*) into v_sent
+    from ordo.send_batch('orchestration',
+        array(select jsonb_build_object('type', 'step_result') || (r - 'msg_id') || jsonb_build_object('task_id', s.task_id)
+              from unnest(results) with ordinality as x(r, o)
+              join ordo.step s on s.id = (r ->> 'step_id')::bigint
+              order by o));
+    return v_sent;
 end
 $$;
+
 
 -- Replay: each task's and step's state rebuilt from the transition log alone.
 create function ordo.replay_task(task_id bigint)

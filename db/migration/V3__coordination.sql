@@ -274,13 +274,55 @@ select n.node_id, n.role, n.status, n.namespaces, n.host, n.version, n.config_ve
 from ordo.node n
 where n.status <> 'down';
 
--- Registers (or re-registers) a node as active.
-create function ordo.register_node(p_node_id text, p_role text, p_namespaces text[], p_host text, p_version text,
-                                   p_started_at timestamptz, p_config_version bigint, p_heartbeat_interval interval,
-                                   p_metadata jsonb default '{}', p_now timestamptz default clock_timestamp())
-    returns void
-    language sql as
+-- Raises 42501 unless the caller may act on a node of this role serving these namespaces: administrators on any
+-- node, anyone else only on worker nodes whose namespaces it may all work.
+create function ordo.authorize_node(p_node_id text, p_role text, p_namespaces text[]) returns void
+    language plpgsql stable as
 $$
+declare
+    v_ns text;
+begin
+    if ordo.caller_is_admin() then
+        return;
+    end if;
+    if p_role is distinct from 'worker' or cardinality(coalesce(p_namespaces, '{}')) = 0 then
+        raise exception 'role % may only act on worker nodes that name the namespaces they work, not on node % (%)',
+            session_user, p_node_id, coalesce(p_role, 'unknown role') using errcode = '42501';
+    end if;
+    foreach v_ns in array p_namespaces loop
+        perform ordo.authorize_worker(v_ns);
+    end loop;
+end
+$$;
+
+-- The check of ordo.authorize_node for a node as registered; a node that is not registered passes.
+create function ordo.authorize_registered_node(p_node_id text) returns void
+    language plpgsql stable as
+$$
+declare
+    v_role text;
+    v_namespaces text[];
+begin
+    if ordo.caller_is_admin() then
+        return;
+    end if;
+    select n.role, n.namespaces into v_role, v_namespaces from ordo.node n where n.node_id = p_node_id;
+    if found then
+        perform ordo.authorize_node(p_node_id, v_role, v_namespaces);
+    end if;
+end
+$$;
+
+-- The node functions of V3, unchanged but for the check and running as their owner.
+create function ordo.register_node(p_node_id text, p_role text, p_namespaces text[], p_host text, p_version text,
+                                              p_started_at timestamptz, p_config_version bigint, p_heartbeat_interval interval,
+                                              p_metadata jsonb default '{}', p_now timestamptz default clock_timestamp())
+    returns void
+    language plpgsql as
+$$
+begin
+    perform ordo.authorize_registered_node(p_node_id);
+    perform ordo.authorize_node(p_node_id, p_role, p_namespaces);
     insert into ordo.node as n (node_id, role, namespaces, host, version, started_at, config_version, status,
                                 heartbeat_interval, heartbeat_at, status_changed_at, metadata)
     values (p_node_id, p_role, coalesce(p_namespaces, '{}'), p_host, p_version, p_started_at, coalesce(p_config_version, 0),
@@ -289,45 +331,51 @@ $$
         set role = excluded.role, namespaces = excluded.namespaces, host = excluded.host, version = excluded.version,
             started_at = excluded.started_at, config_version = excluded.config_version, status = 'active',
             heartbeat_interval = excluded.heartbeat_interval, heartbeat_at = excluded.heartbeat_at,
-            status_changed_at = excluded.status_changed_at, metadata = excluded.metadata
+            status_changed_at = excluded.status_changed_at, metadata = excluded.metadata;
+end
 $$;
 
--- One statement per heartbeat interval: records the beat and the config version the node runs. A suspect
--- node becomes active again; a node declared down stays down (it must register again, since what it held has
--- been released). Returns the node's status, or null when it is not registered.
 create function ordo.node_heartbeat(p_node_id text, p_config_version bigint, p_now timestamptz default clock_timestamp())
     returns text
-    language sql as
+    language plpgsql as
 $$
-    with beat as (
-        update ordo.node n
-        set heartbeat_at = p_now,
-            config_version = coalesce(p_config_version, n.config_version),
-            status = case when n.status = 'suspect' then 'active' else n.status end,
-            status_changed_at = case when n.status = 'suspect' then p_now else n.status_changed_at end
-        where n.node_id = p_node_id and n.status <> 'down'
-        returning n.status
-    )
-    select coalesce((select status from beat), (select n.status from ordo.node n where n.node_id = p_node_id))
+declare
+    v_status text;
+begin
+    perform ordo.authorize_registered_node(p_node_id);
+    update ordo.node n
+    set heartbeat_at = p_now,
+        config_version = coalesce(p_config_version, n.config_version),
+        status = case when n.status = 'suspect' then 'active' else n.status end,
+        status_changed_at = case when n.status = 'suspect' then p_now else n.status_changed_at end
+    where n.node_id = p_node_id and n.status <> 'down'
+    returning n.status into v_status;
+    if found then
+        return v_status;
+    end if;
+    return (select n.status from ordo.node n where n.node_id = p_node_id);
+end
 $$;
 
--- A node that stops cleanly drains first (finishing what it holds), then leaves with ordo.deregister_node.
 create function ordo.drain_node(p_node_id text, p_now timestamptz default clock_timestamp()) returns boolean
-    language sql as
+    language plpgsql as
 $$
-    with d as (
-        update ordo.node n set status = 'draining', status_changed_at = p_now
-        where n.node_id = p_node_id and n.status <> 'down'
-        returning 1
-    )
-    select exists (select 1 from d)
+begin
+    perform ordo.authorize_registered_node(p_node_id);
+    update ordo.node n set status = 'draining', status_changed_at = p_now
+    where n.node_id = p_node_id and n.status <> 'down';
+    return found;
+end
 $$;
 
 create function ordo.deregister_node(p_node_id text) returns boolean
-    language sql as
+    language plpgsql as
 $$
-    with d as (delete from ordo.node n where n.node_id = p_node_id returning 1)
-    select exists (select 1 from d)
+begin
+    perform ordo.authorize_registered_node(p_node_id);
+    delete from ordo.node n where n.node_id = p_node_id;
+    return found;
+end
 $$;
 
 -- ---------------------------------------------------------------------------------------------------------
