@@ -59,6 +59,24 @@ public final class EngineDuties {
                 }));
     }
 
+    /**
+     * Told that the leader declared a node down: the task leases it held are released at once, under the
+     * leader's term, instead of waiting for them to expire.
+     */
+    public io.ordo.coordination.NodeDownListener leaseReleaser() {
+        return (nodeId, term) -> {
+            try {
+                dsl.transaction(cfg -> {
+                    cfg.dsl().execute("select ordo.assert_leader(?)", term);
+                    cfg.dsl().execute("update ordo.task set lease_owner = null, lease_token = null, lease_expires_at = null"
+                            + " where lease_owner = ?", nodeId);
+                });
+            } catch (DataAccessException e) {
+                throw PostgresCoordination.translateTerm(e, term);
+            }
+        };
+    }
+
     private LeaderDuty termChecked(String name, Supplier<Duration> interval, Function<DSLContext, Integer> body) {
         return LeaderDuty.of(name, interval, term -> {
             try {

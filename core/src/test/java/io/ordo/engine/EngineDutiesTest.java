@@ -45,6 +45,15 @@ class EngineDutiesTest {
             for (LeaderDuty duty : duties) {
                 duty.run(second.term());
             }
+
+            // a node declared down gives up its leases at once, and only under the current term
+            dsl.execute("update ordo.task set lease_owner = 'dead-node', lease_token = 9, lease_expires_at = now() + interval '1 hour'"
+                    + " where id = ?", task);
+            var releaser = new EngineDuties(dsl).leaseReleaser();
+            assertThatThrownBy(() -> releaser.nodeDown("dead-node", first.term())).isInstanceOf(StaleTermException.class);
+            assertThat(dsl.fetchOne("select lease_owner from ordo.task where id = ?", task).get(0, String.class)).isEqualTo("dead-node");
+            releaser.nodeDown("dead-node", second.term());
+            assertThat(dsl.fetchOne("select lease_owner from ordo.task where id = ?", task).get(0, String.class)).isNull();
             coordination.releaseLeadership(second);
         }
     }

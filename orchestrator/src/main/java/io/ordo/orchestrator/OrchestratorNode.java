@@ -85,12 +85,14 @@ public final class OrchestratorNode implements AutoCloseable {
             this.membership = track(NodeMembership.join(coordination, new NodeInfo(settings.nodeId(), NodeRole.ORCHESTRATOR, List.of(),
                     host(), version(), clock.instant(), cfg.heartbeatInterval(), Map.of()), config::version));
             this.elector = new LeaderElector(coordination, settings.nodeId(), () -> config.current().electionInterval());
-            elector.register(StandardDuties.nodeMonitor(coordination, () -> config.current().heartbeatInterval(), List.of()))
+            EngineDuties engineDuties = new EngineDuties(database.dsl());
+            elector.register(StandardDuties.nodeMonitor(coordination, () -> config.current().heartbeatInterval(),
+                            List.of(engineDuties.leaseReleaser())))
                     .register(StandardDuties.queueStats(database.dsl(), () -> config.current().queueStatsRefreshInterval()))
                     .register(StandardDuties.archiveMaintenance(database.dsl(), clock, () -> config.current().archiveMaintenanceInterval(),
                             () -> config.current().archiveDaysAhead(), () -> config.current().archiveRetentionDays()))
                     .register(StandardDuties.coordinationCleanup(database.dsl(), clock, () -> Duration.ofMinutes(1)));
-            new EngineDuties(database.dsl()).leaderDuties(() -> ENGINE_DUTY_INTERVAL, () -> config.current().archiveRetentionDays())
+            engineDuties.leaderDuties(() -> ENGINE_DUTY_INTERVAL, () -> config.current().archiveRetentionDays())
                     .forEach(elector::register);
             elector.onChange(event -> metrics.leaderChanged(event instanceof LeadershipEvent.Elected ? "elected" : "lost"));
             track(elector.start());
