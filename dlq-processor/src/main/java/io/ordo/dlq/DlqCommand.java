@@ -9,14 +9,22 @@ import io.ordo.coordination.PostgresCoordination;
 import io.ordo.db.Database;
 import io.ordo.db.DatabaseSettings;
 import io.ordo.http.telemetry.Telemetry;
+import io.ordo.lifecycle.StopSignal;
 import io.ordo.telemetry.Logging;
 
 import java.time.Clock;
-import java.util.concurrent.CountDownLatch;
 
-/** {@code ./ordo dlq}: runs a dlq-processor until the process is told to stop (SIGTERM, Ctrl-C). */
+/**
+ * {@code ./ordo dlq}: runs a dlq-processor until the process is told to stop (SIGTERM, Ctrl-C), then stops gracefully
+ * ({@link DlqServer#close()}) and exits 0.
+ */
 public final class DlqCommand {
     private DlqCommand() {
+    }
+
+    /** The dlq-processor image's entry point. */
+    public static void main(String[] args) throws InterruptedException {
+        System.exit(run(args));
     }
 
     public static int run(String[] args) throws InterruptedException {
@@ -57,8 +65,20 @@ public final class DlqCommand {
             System.err.println("ordo dlq: " + e.getMessage());
             return 2;
         }
+        try (StopSignal stop = StopSignal.install()) {
+            return serve(url, settings, stop);
+        }
+    }
+
+    private static int serve(String url, DlqSettings settings, StopSignal stop) throws InterruptedException {
         Clock clock = Clock.systemUTC();
-        Database database = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(8).withApplicationName("ordo-dlq-" + settings.nodeId()));
+        Database database;
+        try {
+            database = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(8).withApplicationName("ordo-dlq-" + settings.nodeId()));
+        } catch (RuntimeException e) {
+            System.err.println("ordo dlq: cannot connect: " + e.getMessage());
+            return e instanceof io.ordo.InvalidInputException ? 2 : 1;
+        }
         Telemetry telemetry = Telemetry.fromEnvironment("ordo-dlq", System.getenv());
         PostgresCoordination coordination = new PostgresCoordination(database, clock);
         LiveConfig config = null;
@@ -77,19 +97,16 @@ public final class DlqCommand {
             System.err.println("ordo dlq: could not start: " + e.getMessage());
             return e instanceof io.ordo.InvalidInputException ? 2 : 1;
         }
-        LiveConfig live = config;
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            live.close();
-            coordination.close();
-            telemetry.close();
-            database.close();
-            stopped.countDown();
-        }, "ordo-dlq-shutdown"));
         System.out.println("ordo dlq: node " + settings.nodeId() + " running"
                 + (server.port() >= 0 ? ", admin endpoints on port " + server.port() + " at /v1/dlq" : ""));
-        stopped.await();
+        String signal = stop.await();
+        System.out.println("ordo dlq: " + signal + ": node " + settings.nodeId() + " is draining");
+        server.close();
+        config.close();
+        coordination.close();
+        telemetry.close();
+        database.close();
+        System.out.println("ordo dlq: node " + settings.nodeId() + " stopped");
         return 0;
     }
 

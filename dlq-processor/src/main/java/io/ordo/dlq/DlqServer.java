@@ -20,20 +20,24 @@ import io.ordo.http.telemetry.Telemetry;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A dlq-processor process: the {@link DlqProcessor} and, unless {@link DlqSettings#http()} is null, a web server with
  * the {@code /v1/dlq} admin endpoints, {@code /health} ({@code live}: the processing loop goes round; {@code ready}:
- * the database answers) and the {@code /metrics} scrape. {@link #close()} stops both gracefully.
+ * the database answers and the node is not stopping) and the {@code /metrics} scrape. {@link #close()} stops both
+ * gracefully.
  */
 public final class DlqServer implements AutoCloseable {
     private final DlqProcessor processor;
     private final WebServer web;
+    private final AtomicBoolean stopping;
 
-    private DlqServer(DlqProcessor processor, WebServer web) {
+    private DlqServer(DlqProcessor processor, WebServer web, AtomicBoolean stopping) {
         this.processor = processor;
         this.web = web;
+        this.stopping = stopping;
     }
 
     /** Mounts the admin endpoints at {@code /v1/dlq}, e.g. inside {@link HttpServers#start}. */
@@ -46,13 +50,15 @@ public final class DlqServer implements AutoCloseable {
                                   Telemetry telemetry, Clock clock) {
         WebServer web = null;
         AtomicReference<DlqProcessor> started = new AtomicReference<>();
+        AtomicBoolean stopping = new AtomicBoolean();
         if (settings.http() != null) {
             Access access = new Access(new ApiTokens(database.dsl(), clock), settings.http().observabilityOpen());
             Requests requests = new Requests(settings.http().maxBodyBytes());
             HealthService health = new HealthService(access,
                     List.of(HealthCheck.of("dlq_processor_running", () -> started.get() != null && started.get().isRunning()
                             ? HealthResult.up("running") : HealthResult.down("the processing loop is not running"))),
-                    List.of(DatabaseChecks.reachable(database)),
+                    List.of(DatabaseChecks.reachable(database),
+                            HealthCheck.downWhen("draining", stopping::get, "the dlq-processor is stopping")),
                     () -> Map.of("node_id", settings.nodeId()));
             web = HttpServers.start(settings.http(), r -> {
                 routing(r, new DeadLetters(database.dsl()), access, requests);
@@ -63,7 +69,7 @@ public final class DlqServer implements AutoCloseable {
             // the node registers the port it actually listens on
             DlqSettings actual = web == null ? settings : settings.withPort(web.port());
             started.set(DlqProcessor.start(database, coordination, config, actual, telemetry.openTelemetry(), clock));
-            return new DlqServer(started.get(), web);
+            return new DlqServer(started.get(), web, stopping);
         } catch (RuntimeException e) {
             if (web != null) {
                 web.stop();
@@ -81,12 +87,16 @@ public final class DlqServer implements AutoCloseable {
         return web == null ? -1 : web.port();
     }
 
-    /** Stops taking requests, then stops the processor (it finishes its batch, drains and leaves the registry). */
+    /**
+     * Stops gracefully: {@code /health/ready} fails at once; the processor marks its node draining, finishes the
+     * batch in progress and leaves the registry; then the web server stops (requests in progress get up to 5 s).
+     */
     @Override
     public void close() {
+        stopping.set(true);
+        processor.close();
         if (web != null) {
             web.stop();
         }
-        processor.close();
     }
 }

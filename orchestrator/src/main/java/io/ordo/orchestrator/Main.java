@@ -13,6 +13,7 @@ import io.ordo.http.auth.Role;
 import io.ordo.http.telemetry.MetricsService;
 import io.ordo.http.telemetry.Telemetry;
 import io.ordo.http.telemetry.TracingFilter;
+import io.ordo.lifecycle.StopSignal;
 import io.ordo.orchestrator.api.ClusterService;
 import io.ordo.orchestrator.api.ConfigService;
 import io.ordo.orchestrator.api.OpenApiService;
@@ -25,9 +26,9 @@ import io.ordo.template.TemplateRegistry;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code ordo server}: an orchestrator node with the HTTP API, health endpoints and metrics.
@@ -37,11 +38,19 @@ public final class Main {
     private Main() {
     }
 
+    /**
+     * The orchestrator image's entry point: {@code migrate} and {@code token ...} run those commands, anything else
+     * runs the server (see {@link #run}). Exits with the command's code: 0 after a graceful stop.
+     */
     public static void main(String[] args) {
-        int code = run(args, System.getenv());
-        if (code != 0) {
-            System.exit(code);
-        }
+        String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
+        int code = switch (args.length == 0 ? "" : args[0]) {
+            case "migrate" -> MigrateCommand.run(System.getenv(), System.out, System.err);
+            case "token" -> TokenCommand.run(rest, System.getenv(), System.out, System.err);
+            case "server" -> run(rest, System.getenv());
+            default -> run(args, System.getenv());
+        };
+        System.exit(code);
     }
 
     /** Every route of the API, each with the role it needs. Problem+json error mapping comes with {@link HttpServers#start}. */
@@ -78,8 +87,17 @@ public final class Main {
     }
 
     /**
-     * Runs the server until the process is told to stop (SIGTERM, Ctrl-C), then drains and shuts down. Returns the
-     * exit code: 2 when the settings are refused.
+     * Runs the server until the process is told to stop (SIGTERM, Ctrl-C), then stops gracefully and returns 0:
+     * <ol>
+     *   <li>{@code /health/ready} fails at once and the node is marked {@code draining} in the registry;</li>
+     *   <li>the node steps down if it leads (it releases the leader lock, so another node is elected at its next
+     *       campaign, within one election interval);</li>
+     *   <li>the orchestration loop stops reading, finishes the pass in progress and releases its task leases, so
+     *       other nodes take those tasks at once rather than after the lease TTL;</li>
+     *   <li>the node leaves the registry, the HTTP server stops (requests in progress get up to 5 s), and the
+     *       telemetry and the pool are closed.</li>
+     * </ol>
+     * Returns 2 when the settings are refused, 1 when the server could not start.
      */
     public static int run(String[] args, Map<String, String> env) {
         ServerSettings settings;
@@ -90,6 +108,15 @@ public final class Main {
             System.err.println("ordo server: " + e.getMessage());
             return 2;
         }
+        try (StopSignal stop = StopSignal.install()) {
+            return serve(settings, env, stop);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private static int serve(ServerSettings settings, Map<String, String> env, StopSignal stop) throws InterruptedException {
         List<AutoCloseable> opened = new ArrayList<>();
         OrchestratorNode node;
         WebServer server;
@@ -106,7 +133,9 @@ public final class Main {
             Database db = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(20)
                     .withApplicationName("ordo-" + settings.nodeId()));
             opened.add(db);
-            db.migrate();
+            if (embedded || settings.migrate()) {
+                db.migrate();
+            }
             Telemetry telemetry = Telemetry.fromEnvironment("ordo-orchestrator", env);
             opened.add(telemetry);
             node = OrchestratorNode.start(db, telemetry, settings, Clock.systemUTC());
@@ -125,17 +154,13 @@ public final class Main {
         }
         System.out.println("ordo server: node " + settings.nodeId() + " listening on " + (settings.http().tlsKeystore() == null
                 ? "http" : "https") + "://" + settings.http().host() + ":" + server.port());
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            node.drain();
-            closeAll(opened);
-            stopped.countDown();
-        }, "ordo-server-shutdown"));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        String signal = stop.await();
+        System.out.println("ordo server: " + signal + ": node " + settings.nodeId() + " is draining");
+        node.drain();
+        // the node stops before the web server, so /health/ready answers 503 while it drains
+        node.close();
+        closeAll(opened);
+        System.out.println("ordo server: node " + settings.nodeId() + " stopped");
         return 0;
     }
 }

@@ -78,8 +78,7 @@ public final class OrchestratorNode implements AutoCloseable {
             var cfg = config.current();
             OrchestratorSettings engine = new OrchestratorSettings(settings.nodeId(), cfg.orchestratorBatchSize(), cfg.leaseTtl(),
                     cfg.pollIntervalMin(), cfg.pollIntervalMax());
-            this.orchestrator = Orchestrator.start(database, engine, listener, clock, telemetry.openTelemetry());
-            track(() -> orchestrator.stop(Duration.ofSeconds(10)));
+            this.orchestrator = track(Orchestrator.start(database, engine, listener, clock, telemetry.openTelemetry()));
             this.stats = track(new ClusterStats(database.dsl(), orchestrator.metrics(), clock, settings.statsInterval()));
             this.metrics = track(new NodeMetrics(telemetry.openTelemetry(), orchestrator.metrics(), stats));
             this.membership = track(NodeMembership.join(coordination, new NodeInfo(settings.nodeId(), NodeRole.ORCHESTRATOR, List.of(),
@@ -246,17 +245,34 @@ public final class OrchestratorNode implements AutoCloseable {
         return v == null ? "dev" : v;
     }
 
-    /** Drains, then stops the loops, leaves the registry and releases the leadership. */
+    /**
+     * Stops gracefully, in this order: readiness fails; the node steps down if it leads (another node is elected at
+     * its next campaign); the orchestration loop finishes its pass and releases its task leases (within
+     * {@link Orchestrator#close()}'s grace); the node leaves the registry; then the rest closes.
+     */
     @Override
     public void close() {
         draining = true;
+        closeFirst(elector);
+        closeFirst(orchestrator);
+        closeFirst(membership);
         for (int i = open.size() - 1; i >= 0; i--) {
-            try {
-                open.get(i).close();
-            } catch (Exception e) {
-                LOG.log(System.Logger.Level.WARNING, "stopping node " + settings.nodeId() + ": " + e.getMessage());
-            }
+            closeQuietly(open.get(i));
         }
         open.clear();
+    }
+
+    private void closeFirst(AutoCloseable resource) {
+        if (resource != null && open.remove(resource)) {
+            closeQuietly(resource);
+        }
+    }
+
+    private void closeQuietly(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "stopping node " + settings.nodeId() + ": " + e.getMessage());
+        }
     }
 }

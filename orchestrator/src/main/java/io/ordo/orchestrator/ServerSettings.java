@@ -22,9 +22,11 @@ import java.util.UUID;
  * @param statsInterval    how often queue statistics and rates are sampled (ORDO_STATS_INTERVAL_MS, default 5000)
  * @param liveTimeout      longest time the orchestration loop may go without a round before /health/live fails
  *                         (ORDO_LIVE_TIMEOUT_MS, default 60000)
+ * @param migrate          whether the server applies pending migrations at start (ORDO_MIGRATE, default true); false
+ *                         where a migration job runs {@code ordo migrate} first (an embedded PostgreSQL is always migrated)
  */
 public record ServerSettings(String databaseUrl, Path embeddedDataDir, Path templatesDir, HttpSettings http, String nodeId,
-                             Map<String, String> configValues, Duration statsInterval, Duration liveTimeout) {
+                             Map<String, String> configValues, Duration statsInterval, Duration liveTimeout, boolean migrate) {
     public ServerSettings {
         if (templatesDir != null && !Files.isDirectory(templatesDir)) {
             throw new InvalidInputException("templates directory " + templatesDir + " does not exist or is not a directory");
@@ -40,15 +42,15 @@ public record ServerSettings(String databaseUrl, Path embeddedDataDir, Path temp
 
     /** Settings for a node on an existing database, as tests and embedding applications use it. */
     public static ServerSettings forNode(String nodeId, HttpSettings http) {
-        return new ServerSettings(null, null, null, http, nodeId, Map.of(), Duration.ofSeconds(5), Duration.ofSeconds(60));
+        return new ServerSettings(null, null, null, http, nodeId, Map.of(), Duration.ofSeconds(5), Duration.ofSeconds(60), true);
     }
 
     public ServerSettings withStatsInterval(Duration interval) {
-        return new ServerSettings(databaseUrl, embeddedDataDir, templatesDir, http, nodeId, configValues, interval, liveTimeout);
+        return new ServerSettings(databaseUrl, embeddedDataDir, templatesDir, http, nodeId, configValues, interval, liveTimeout, migrate);
     }
 
     public ServerSettings withConfigValues(Map<String, String> values) {
-        return new ServerSettings(databaseUrl, embeddedDataDir, templatesDir, http, nodeId, values, statsInterval, liveTimeout);
+        return new ServerSettings(databaseUrl, embeddedDataDir, templatesDir, http, nodeId, values, statsInterval, liveTimeout, migrate);
     }
 
     /** {@code --port N} and {@code --templates DIR} win over the environment. */
@@ -81,7 +83,8 @@ public record ServerSettings(String databaseUrl, Path embeddedDataDir, Path temp
                 env.getOrDefault("ORDO_NODE_ID", "orchestrator-" + UUID.randomUUID().toString().substring(0, 8)),
                 ConfigKeys.fromEnvironment(env),
                 Duration.ofMillis(integer("ORDO_STATS_INTERVAL_MS", env.getOrDefault("ORDO_STATS_INTERVAL_MS", "5000"))),
-                Duration.ofMillis(integer("ORDO_LIVE_TIMEOUT_MS", env.getOrDefault("ORDO_LIVE_TIMEOUT_MS", "60000"))));
+                Duration.ofMillis(integer("ORDO_LIVE_TIMEOUT_MS", env.getOrDefault("ORDO_LIVE_TIMEOUT_MS", "60000"))),
+                bool("ORDO_MIGRATE", env.getOrDefault("ORDO_MIGRATE", "true")));
     }
 
     private static String value(String[] args, int i, String option) {
@@ -89,6 +92,14 @@ public record ServerSettings(String databaseUrl, Path embeddedDataDir, Path temp
             throw new InvalidInputException(option + " needs a value");
         }
         return args[i];
+    }
+
+    private static boolean bool(String name, String raw) {
+        return switch (raw.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new InvalidInputException(name + " must be true or false, got '" + raw + "'");
+        };
     }
 
     private static int integer(String name, String raw) {

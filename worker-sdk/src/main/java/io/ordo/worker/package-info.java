@@ -11,8 +11,8 @@
  * handlers should be idempotent ({@link io.ordo.worker.StepContext#idempotencyKey()}). A worker that dies loses its
  * steps only until their visibility timeout; they then run again, on a new attempt, on another worker.
  * <p>
- * Worker containers ({@code ./ordo worker}, {@link io.ordo.worker.container.WorkerMain}) find handlers through the
- * {@link io.ordo.worker.StepHandlerProvider} service interface and are configured by
- * {@link io.ordo.worker.container.WorkerConfig}.
+ * Worker containers ({@code ./ordo worker}, {@code io.ordo.worker.container.WorkerMain} in the worker-container
+ * module) find handlers through the {@link io.ordo.worker.StepHandlerProvider} service interface and are configured by
+ * {@code io.ordo.worker.container.WorkerConfig}.
  */
 package io.ordo.worker;

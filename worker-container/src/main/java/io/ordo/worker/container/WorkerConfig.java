@@ -36,23 +36,29 @@ import java.util.regex.Pattern;
  *   <tr><td>{@code batch_size}, {@code visibility_timeout}, {@code heartbeat_interval}, {@code poll_min}, {@code poll_max},
  *       {@code shutdown_grace}, {@code hand_off_batch}, {@code hand_off_linger}, {@code node_id}</td>
  *       <td>{@code ORDO_WORKER_} + the key in capitals</td><td>see {@link WorkerSettings}</td></tr>
+ *   <tr><td>{@code health_port}</td><td>{@code ORDO_WORKER_HEALTH_PORT}</td><td>port of {@code /health/live} and
+ *       {@code /health/ready}; -1 (the default) for none, 0 for any free one</td></tr>
  * </table>
  * The file is named by {@code --config FILE} or {@code ORDO_WORKER_CONFIG}. Durations are written {@code 500ms},
  * {@code 30s}, {@code 5m}, {@code 1h} or ISO-8601 ({@code PT30S}).
  *
- * @param database  where the worker connects
- * @param worker    the worker's settings
+ * @param database    where the worker connects
+ * @param worker      the worker's settings
+ * @param healthPort  port of the health endpoints, -1 for none, 0 for any free one
  */
-public record WorkerConfig(DatabaseSettings database, WorkerSettings worker) {
+public record WorkerConfig(DatabaseSettings database, WorkerSettings worker, int healthPort) {
     /** Every key a config file may hold. */
     public static final List<String> KEYS = List.of("database_url", "database_user", "database_password", "namespace",
             "concurrency", "batch_size", "visibility_timeout", "heartbeat_interval", "poll_min", "poll_max", "shutdown_grace",
-            "hand_off_batch", "hand_off_linger", "node_id");
+            "hand_off_batch", "hand_off_linger", "node_id", "health_port");
     private static final Pattern DURATION = Pattern.compile("^([0-9]{1,9})(ms|s|m|h)$");
 
     public WorkerConfig {
         if (database == null || worker == null) {
             throw new InvalidInputException("a worker configuration needs database settings and worker settings");
+        }
+        if (healthPort < -1 || healthPort > 65535) {
+            throw new InvalidInputException("health_port must be a port number (0 for any free one) or -1 for none, got " + healthPort);
         }
     }
 
@@ -115,7 +121,12 @@ public record WorkerConfig(DatabaseSettings database, WorkerSettings worker) {
             Sourced culprit = values.get(e.getMessage().split(" ", 2)[0]);
             throw culprit == null ? e : new InvalidInputException(e.getMessage() + " (from " + culprit.source() + ")", e);
         }
-        return new WorkerConfig(database.withApplicationName("ordo-worker-" + worker.namespace()), worker);
+        int healthPort = integer(values, "health_port", -1);
+        try {
+            return new WorkerConfig(database.withApplicationName("ordo-worker-" + worker.namespace()), worker, healthPort);
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(e.getMessage() + " (from " + values.get("health_port").source() + ")", e);
+        }
     }
 
     /** A value and where it came from (a file, a variable or an option), for error messages. */
