@@ -25,6 +25,8 @@ public interface Coordination extends AutoCloseable {
     String CONFIG_CHANNEL = "ordo.config";
     /** Channel on which the leader announces node status changes, payload {@code {"node_id", "status", "term"}}. */
     String NODE_STATUS_CHANNEL = "ordo.node_status";
+    /** Channel on which a leader that steps down says so, payload its node id: the other candidates run at once. */
+    String LEADER_STEPPED_DOWN_CHANNEL = "ordo.leader_stepped_down";
 
     // ---- publish / subscribe ------------------------------------------------------------------------------
 

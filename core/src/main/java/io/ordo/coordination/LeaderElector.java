@@ -21,6 +21,10 @@ import java.util.function.Supplier;
  * already running are refused by their term-checked SQL. A node that lost the leadership stands aside for
  * two election intervals before running again, so that a healthy candidate takes over.
  * <p>
+ * A leader that is closed (a graceful stop) releases the leadership and announces it on
+ * {@link Coordination#LEADER_STEPPED_DOWN_CHANNEL}; the other electors then run at once instead of at their next
+ * election, so the cluster is without a leader for a round trip rather than up to an election interval.
+ * <p>
  * Scheduling uses elapsed real time; the coordination's clock only stamps records.
  */
 public final class LeaderElector implements AutoCloseable {
@@ -38,7 +42,9 @@ public final class LeaderElector implements AutoCloseable {
     private volatile Leadership current;
     private volatile Long refusedTerm;
     private volatile boolean running;
+    private volatile boolean campaignNow;
     private Thread thread;
+    private Subscription stepDowns;
 
     /** {@code electionInterval} is read before every attempt, so it can follow live config. */
     public LeaderElector(Coordination coordination, String nodeId, Supplier<Duration> electionInterval) {
@@ -67,9 +73,24 @@ public final class LeaderElector implements AutoCloseable {
     public synchronized LeaderElector start() {
         if (thread == null) {
             running = true;
+            try {
+                stepDowns = coordination.subscribe(Coordination.LEADER_STEPPED_DOWN_CHANNEL, this::onStepDown);
+            } catch (OrdoException e) {
+                LOG.log(System.Logger.Level.WARNING, "node " + nodeId + " will not hear leaders step down (it runs at its"
+                        + " election interval): " + e.getMessage());
+            }
             thread = Thread.ofPlatform().daemon().name("ordo-leader-elector-" + nodeId).start(this::loop);
         }
         return this;
+    }
+
+    private void onStepDown(String leader) {
+        if (!nodeId.equals(leader)) {
+            campaignNow = true;
+            synchronized (wake) {
+                wake.notifyAll();
+            }
+        }
     }
 
     /** The leadership this node holds, if it leads. */
@@ -90,7 +111,8 @@ public final class LeaderElector implements AutoCloseable {
         while (running) {
             long now = System.nanoTime();
             Leadership l = current;
-            if (l == null && now - nextElection >= 0) {
+            if (l == null && (now - nextElection >= 0 || campaignNow)) {
+                campaignNow = false;
                 nextElection = now + electionInterval.get().toNanos();
                 l = campaign(now);
             }
@@ -172,7 +194,7 @@ public final class LeaderElector implements AutoCloseable {
 
     private void pause() {
         synchronized (wake) {
-            if (!running) {
+            if (!running || campaignNow) {
                 return;
             }
             try {
@@ -184,13 +206,19 @@ public final class LeaderElector implements AutoCloseable {
         }
     }
 
-    /** Stops running for leader and gives up the leadership if this node holds it. */
+    /** Stops running for leader and gives up the leadership if this node holds it, telling the other candidates. */
     @Override
     public void close() {
         Thread t;
+        Subscription s;
         synchronized (this) {
             running = false;
             t = thread;
+            s = stepDowns;
+            stepDowns = null;
+        }
+        if (s != null) {
+            s.close();
         }
         synchronized (wake) {
             wake.notifyAll();
@@ -206,6 +234,11 @@ public final class LeaderElector implements AutoCloseable {
         if (l != null) {
             current = null;
             coordination.releaseLeadership(l);
+            try {
+                coordination.publish(Coordination.LEADER_STEPPED_DOWN_CHANNEL, nodeId);
+            } catch (OrdoException e) {
+                LOG.log(System.Logger.Level.DEBUG, "could not announce that node " + nodeId + " stepped down: " + e.getMessage());
+            }
             fire(new LeadershipEvent.Lost(l, "stepped down"));
         }
     }

@@ -95,4 +95,20 @@ class LeaderElectorTest {
         assertThat(a.isLeader()).isFalse();
         await().atMost(Duration.ofSeconds(2)).until(b::isLeader);
     }
+
+    @Test
+    void a_leader_that_steps_down_hands_over_at_once_rather_than_at_the_next_election() {
+        Duration longInterval = Duration.ofSeconds(30);
+        LeaderElector a = new LeaderElector(cluster, "a", longInterval).start();
+        electors.add(a);
+        await().atMost(Duration.ofSeconds(5)).until(a::isLeader);
+        LeaderElector b = new LeaderElector(cluster, "b", longInterval).start();
+        electors.add(b);
+        // b has run once and lost: left to itself, it would run again in 30 s
+        await().pollDelay(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !b.isLeader());
+
+        a.close();
+
+        await().atMost(Duration.ofSeconds(3)).until(b::isLeader);
+    }
 }
