@@ -1,6 +1,5 @@
 package io.ordo.deploy;
 
-import io.ordo.db.DatabaseSettings;
 import io.ordo.template.TemplateRegistry;
 import io.ordo.testing.OrdoDatabaseExtension;
 import io.ordo.testing.TestDatabase;
@@ -9,8 +8,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -195,7 +192,7 @@ class GracefulShutdownTest {
 
     private Map<String, String> cluster() {
         Map<String, String> env = new LinkedHashMap<>();
-        env.put("ORDO_DATABASE_URL", jdbcUrl(db.settings()));
+        env.put("ORDO_DATABASE_URL", OrdoProcess.jdbcUrl(db.settings()));
         env.put("ORDO_LEASE_TTL", LEASE.toSeconds() + "s");
         env.put("ORDO_ELECTION_INTERVAL", ELECTION_INTERVAL.toMillis() + "ms");
         env.put("ORDO_NODE_HEARTBEAT_INTERVAL", "1s");
@@ -245,20 +242,6 @@ class GracefulShutdownTest {
             }
             return p.get("/health/ready") == 200;
         });
-    }
-
-    /** The database URL with its credentials in it: the processes get nothing else. */
-    private static String jdbcUrl(DatabaseSettings s) {
-        StringBuilder url = new StringBuilder(s.jdbcUrl());
-        char sep = s.jdbcUrl().contains("?") ? '&' : '?';
-        if (s.user() != null && !s.jdbcUrl().contains("user=")) {
-            url.append(sep).append("user=").append(URLEncoder.encode(s.user(), StandardCharsets.UTF_8));
-            sep = '&';
-        }
-        if (s.password() != null && !s.jdbcUrl().contains("password=")) {
-            url.append(sep).append("password=").append(URLEncoder.encode(s.password(), StandardCharsets.UTF_8));
-        }
-        return url.toString();
     }
 
     // ---- database ---------------------------------------------------------------------------------------------------

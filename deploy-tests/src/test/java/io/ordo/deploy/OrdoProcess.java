@@ -1,11 +1,15 @@
 package io.ordo.deploy;
 
+import io.ordo.db.DatabaseSettings;
+
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,6 +59,20 @@ final class OrdoProcess implements AutoCloseable {
         builder.environment().keySet().removeIf(k -> !k.equals("PATH") && !k.equals("HOME"));
         builder.environment().putAll(env);
         return new OrdoProcess(name, port, builder.start(), log);
+    }
+
+    /** The database URL with its credentials in it: the processes get nothing else. */
+    static String jdbcUrl(DatabaseSettings s) {
+        StringBuilder url = new StringBuilder(s.jdbcUrl());
+        char sep = s.jdbcUrl().contains("?") ? '&' : '?';
+        if (s.user() != null && !s.jdbcUrl().contains("user=")) {
+            url.append(sep).append("user=").append(URLEncoder.encode(s.user(), StandardCharsets.UTF_8));
+            sep = '&';
+        }
+        if (s.password() != null && !s.jdbcUrl().contains("password=")) {
+            url.append(sep).append("password=").append(URLEncoder.encode(s.password(), StandardCharsets.UTF_8));
+        }
+        return url.toString();
     }
 
     static int freePort() throws IOException {

@@ -28,9 +28,8 @@ public final class MigrateCommand {
         try {
             Logging.configure(env);
             try (Database db = Database.connect(DatabaseSettings.fromUrl(url).withMaxPoolSize(2).withApplicationName("ordo-migrate"))) {
-                int pending = db.pendingMigrations();
                 db.migrate();
-                out.println("ordo migrate: applied " + pending + " migration(s); the database is at the latest schema version");
+                out.println("ordo migrate: the database is at the latest schema version");
             }
             return 0;
         } catch (OrdoException e) {

@@ -74,4 +74,12 @@ class CommandLineTest {
         assertThatThrownBy(() -> ServerSettings.parse(new String[]{"--verbose"}, Map.of()))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("--verbose");
     }
+
+    @Test
+    void the_server_migrates_at_start_unless_a_migration_job_does_it() {
+        assertThat(ServerSettings.parse(new String[0], Map.of()).migrate()).isTrue();
+        assertThat(ServerSettings.parse(new String[0], Map.of("ORDO_MIGRATE", "false")).migrate()).isFalse();
+        assertThatThrownBy(() -> ServerSettings.parse(new String[0], Map.of("ORDO_MIGRATE", "later")))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("ORDO_MIGRATE");
+    }
 }

@@ -93,6 +93,15 @@ class WorkerConfigTest {
     }
 
     @Test
+    void the_health_port_is_off_unless_configured_and_a_bad_one_is_refused_naming_its_source() {
+        Map<String, String> base = Map.of("ORDO_DATABASE_URL", URL, "ORDO_WORKER_NAMESPACE", "fulfillment");
+        assertThat(WorkerConfig.load(List.of(), base).healthPort()).isEqualTo(-1);
+        assertThat(WorkerConfig.load(List.of(), with(base, "ORDO_WORKER_HEALTH_PORT", "8081")).healthPort()).isEqualTo(8081);
+        assertThatThrownBy(() -> WorkerConfig.load(List.of(), with(base, "ORDO_WORKER_HEALTH_PORT", "70000")))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("health_port").hasMessageContaining("ORDO_WORKER_HEALTH_PORT");
+    }
+
+    @Test
     void a_container_without_handlers_for_its_namespace_exits_with_a_clear_error() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = WorkerMain.run(List.of("--namespace", "nobody_serves_this"), Map.of("ORDO_DATABASE_URL", URL),
