@@ -90,8 +90,8 @@ public final class Main {
      * Runs the server until the process is told to stop (SIGTERM, Ctrl-C), then stops gracefully and returns 0:
      * <ol>
      *   <li>{@code /health/ready} fails at once and the node is marked {@code draining} in the registry;</li>
-     *   <li>the node steps down if it leads (it releases the leader lock, so another node is elected at its next
-     *       campaign, within one election interval);</li>
+     *   <li>the node steps down if it leads: it releases the leader lock and says so, and another node is elected at
+     *       once rather than at its next election;</li>
      *   <li>the orchestration loop stops reading, finishes the pass in progress and releases its task leases, so
      *       other nodes take those tasks at once rather than after the lease TTL;</li>
      *   <li>the node leaves the registry, the HTTP server stops (requests in progress get up to 5 s), and the
