@@ -1,15 +1,22 @@
 package io.ordo.loadtest.cluster;
 
 import io.ordo.OrdoException;
+import io.ordo.db.Database;
 import io.ordo.db.DatabaseSettings;
+import io.ordo.http.HttpSettings;
+import io.ordo.http.telemetry.Telemetry;
+import io.ordo.orchestrator.OrchestratorNode;
+import io.ordo.orchestrator.ServerSettings;
 import org.jooq.DSLContext;
 
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -17,12 +24,12 @@ import java.util.concurrent.Future;
 
 /**
  * The orchestrators and workers of a {@link Topology} on one database, in this JVM or as processes. Node ids are
- * {@code <prefix>-orch-<n>} and {@code <prefix>-worker-<n>}, which are also their sessions' application_name.
+ * {@code <prefix>-orch-<n>} and {@code <prefix>-worker-<n>}; their sessions' application_name contains them
+ * (orchestrators' are {@code ordo-<node id>}, as {@code ordo server} names them).
  */
 public final class BenchCluster implements AutoCloseable {
     private final List<AutoCloseable> inProcess = new ArrayList<>();
     private final List<NodeProcess> processes = new ArrayList<>();
-    private final List<BenchOrchestrator> orchestrators = new ArrayList<>();
 
     private BenchCluster() {
     }
@@ -57,8 +64,7 @@ public final class BenchCluster implements AutoCloseable {
                     List<Future<AutoCloseable>> started = new ArrayList<>();
                     for (int i = 1; i <= topology.orchestrators(); i++) {
                         String id = prefix + "-orch-" + i;
-                        started.add(starter.submit((Callable<AutoCloseable>) () ->
-                                BenchOrchestrator.start(settings, id, topology.orchestratorConfig())));
+                        started.add(starter.submit((Callable<AutoCloseable>) () -> orchestrator(settings, id, topology)));
                         ids.add(id);
                     }
                     for (int i = 1; i <= topology.workers(); i++) {
@@ -68,11 +74,7 @@ public final class BenchCluster implements AutoCloseable {
                         ids.add(id);
                     }
                     for (Future<AutoCloseable> f : started) {
-                        AutoCloseable node = f.get();
-                        cluster.inProcess.add(node);
-                        if (node instanceof BenchOrchestrator o) {
-                            cluster.orchestrators.add(o);
-                        }
+                        cluster.inProcess.add(f.get());
                     }
                 }
             }
@@ -81,6 +83,29 @@ public final class BenchCluster implements AutoCloseable {
         } catch (Exception e) {
             cluster.close();
             throw e instanceof OrdoException oe ? oe : new OrdoException("cannot start the benchmark cluster: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * An orchestrator node as {@code ordo server} runs one (orchestration loop, live config, node registry, leader
+     * election with the engine's and the cluster's duties), without its web server, on a pool of its own whose
+     * sessions are named {@code ordo-<node id>} like the server's.
+     */
+    private static AutoCloseable orchestrator(DatabaseSettings settings, String nodeId, Topology topology) {
+        Database db = Database.connect(settings.withMaxPoolSize(20).withApplicationName("ordo-" + nodeId));
+        Telemetry telemetry = Telemetry.fromEnvironment("ordo-orchestrator", Map.of());
+        try {
+            OrchestratorNode node = OrchestratorNode.start(db, telemetry, ServerSettings.forNode(nodeId, HttpSettings.defaults(0))
+                    .withConfigValues(topology.orchestratorConfig()), Clock.systemUTC());
+            return () -> {
+                node.close();
+                telemetry.close();
+                db.close();
+            };
+        } catch (RuntimeException e) {
+            telemetry.close();
+            db.close();
+            throw e;
         }
     }
 
@@ -112,10 +137,6 @@ public final class BenchCluster implements AutoCloseable {
         return List.copyOf(processes);
     }
 
-    /** The in-process orchestrators. */
-    public List<BenchOrchestrator> orchestrators() {
-        return List.copyOf(orchestrators);
-    }
 
     /** Stops every node gracefully, workers first. */
     @Override

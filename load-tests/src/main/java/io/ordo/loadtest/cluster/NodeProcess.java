@@ -15,9 +15,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * An Ordo node running as a JVM of its own, started from this JVM's classpath (under {@code ./ordo} that is the cli
- * jar and its dependencies): an orchestrator ({@link BenchOrchestrator#main}) or a worker container
- * ({@code io.ordo.worker.container.WorkerMain}, what {@code ./ordo worker} runs) with the {@link BenchHandlers}.
- * Its database sessions carry its node id as application_name; its output goes to a log file.
+ * jar and its dependencies): an orchestrator ({@code io.ordo.orchestrator.Main}, what {@code ./ordo server} runs, on
+ * an ephemeral HTTP port) or a worker container ({@code io.ordo.worker.container.WorkerMain}, what {@code ./ordo
+ * worker} runs) with the {@link BenchHandlers}. Its database sessions' application_name contains its node id; its
+ * output goes to a log file.
  */
 public final class NodeProcess {
     /** What runs in the process. */
@@ -43,14 +44,17 @@ public final class NodeProcess {
     }
 
     /**
-     * An orchestrator process on {@code jdbcUrl}, with cluster config keys set locally ({@code lease.ttl} → 5s).
+     * An {@code ordo server} process on {@code jdbcUrl} and an ephemeral HTTP port, with cluster config keys set
+     * locally ({@code lease.ttl} → 5s, as the environment variable {@code ORDO_LEASE_TTL}).
      */
     public static NodeProcess orchestrator(String nodeId, String jdbcUrl, Map<String, String> config, Path logDir) {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("ORDO_DATABASE_URL", jdbcUrl);
         env.put("ORDO_NODE_ID", nodeId);
-        config.forEach((k, v) -> env.put("ORDO_CONFIG_" + k.toUpperCase(java.util.Locale.ROOT).replace('.', '_'), v));
-        return new NodeProcess(Kind.ORCHESTRATOR, nodeId, java(BenchOrchestrator.class.getName()), env, logDir);
+        config.forEach((k, v) -> env.put("ORDO_" + k.toUpperCase(java.util.Locale.ROOT).replace('.', '_'), v));
+        List<String> command = new java.util.ArrayList<>(java("io.ordo.orchestrator.Main"));
+        command.addAll(List.of("--port", "0"));
+        return new NodeProcess(Kind.ORCHESTRATOR, nodeId, command, env, logDir);
     }
 
     /**

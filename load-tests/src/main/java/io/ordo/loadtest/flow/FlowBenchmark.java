@@ -126,18 +126,28 @@ public final class FlowBenchmark {
         Path logDir = options.out().toAbsolutePath().getParent().resolve("logs");
         FlowRun runner = new FlowRun(bench, options.namespace(), logDir, err);
         runner.prepare();
+        List<RunSpec> plan = plan();
+        if (options.warmupSteps() > 0) {
+            for (Shape shape : plan.stream().map(RunSpec::shape).distinct().toList()) {
+                err.println("ordo bench " + scenario.key + ": warm-up (not reported)");
+                runner.run(new RunSpec("warm-up", shape, new Load.BurnDown(Math.max(1, options.warmupSteps() / shape.steps())),
+                        plan.getFirst().topology(), 0));
+            }
+        }
         Duration ceilingTime = Duration.ofSeconds(options.ceilingSeconds());
         err.println("ordo bench " + scenario.key + ": measuring the raw-SQL ceiling");
         Ceiling before = Ceiling.measure(bench.database().dsl(), bench.database().dataSource(), Duration.ofSeconds(2), ceilingTime);
         err.printf(Locale.ROOT, "ordo bench %s: ceiling: insert %,.0f rows/s, claim+delete %,.0f rows/s%n", scenario.key,
                 before.insertPerSecond(), before.claimDeletePerSecond());
         List<RunResult> results = new ArrayList<>();
-        for (RunSpec spec : plan()) {
+        for (RunSpec spec : plan) {
             RunResult r = runner.run(spec);
             results.add(r);
-            err.printf(Locale.ROOT, "ordo bench %s: %s: %,.0f tasks/s, %,.0f steps/s (%.1f%% of the ceiling), %.2f transactions/task%s%n",
+            err.printf(Locale.ROOT, "ordo bench %s: %s: %,.0f tasks/s, %,.0f steps/s (%.1f%% of the ceiling), %.2f transactions/task,"
+                            + " CPU ms/task: database %.3f %s, nodes %.3f%s%n",
                     scenario.key, spec.label(), r.tasksPerSecond(), r.stepsPerSecond(), 100 * before.ratio(r.stepsPerSecond()),
-                    r.transactionsPerTask(), r.unfinished() > 0 ? ", " + r.unfinished() + " UNFINISHED" : "");
+                    r.transactionsPerTask(), r.databaseCpuMillisPerTask(), r.cpuSeconds(), r.nodesCpuMillisPerTask(),
+                    r.unfinished() > 0 ? ", " + r.unfinished() + " UNFINISHED" : "");
             if (scenario == Scenario.REPORT && spec.load() instanceof Load.BurnDown && spec.shape() == Shape.ONE) {
                 pending.add(steadyAtHalf(r));
             }
@@ -275,6 +285,11 @@ public final class FlowBenchmark {
         line.put("complete_ms", percentiles(r.completeMicros()));
         line.put("transactions", r.transactions());
         line.put("transactions_per_task", round(r.transactionsPerTask(), 3));
+        if (!r.cpuSeconds().isEmpty()) {
+            line.put("db_cpu_ms_per_task", round(r.databaseCpuMillisPerTask(), 4));
+            line.put("nodes_cpu_ms_per_task", round(r.nodesCpuMillisPerTask(), 4));
+            r.cpuSeconds().forEach((k, v) -> line.put("cpu_s_" + k, round(v, 2)));
+        }
         line.put("peak_orchestration_depth", r.peakOrchestrationDepth());
         line.put("peak_namespace_depth", r.peakNamespaceDepth());
         if (r.submitPerSecond() > 0) {

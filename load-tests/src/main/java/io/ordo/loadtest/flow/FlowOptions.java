@@ -27,10 +27,12 @@ import java.util.Locale;
  * @param latencyTasks latency: tasks run one at a time
  * @param namespace    the benchmark namespace
  * @param ceilingSeconds measured seconds of each raw-SQL ceiling figure (before and after the runs)
+ * @param warmupSteps  steps of a burn-down per shape run first and not reported, so that the JIT has compiled the
+ *                     nodes' code before anything is measured (0: none)
  * @param out          where the JSON lines also go
  */
 record FlowOptions(int tasks, int steps, double rate, int seconds, int submitters, List<Shape> shapes, Topology topology,
-                   List<int[]> topologies, List<Integer> sleeps, int latencyTasks, String namespace, int ceilingSeconds, Path out) {
+                   List<int[]> topologies, List<Integer> sleeps, int latencyTasks, String namespace, int ceilingSeconds, int warmupSteps, Path out) {
 
     FlowOptions {
         range("--tasks", tasks, 1, 10_000_000);
@@ -42,6 +44,7 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
         range("--submitters", submitters, 1, 64);
         range("--latency-tasks", latencyTasks, 1, 100_000);
         range("--ceiling-seconds", ceilingSeconds, 1, 600);
+        range("--warmup-steps", warmupSteps, 0, 1_000_000);
         for (int s : sleeps) {
             range("--sleep-ms", s, 0, 600_000);
         }
@@ -76,6 +79,7 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
         int latencyTasks = 200;
         String namespace = "bench";
         int ceilingSeconds = 5;
+        int warmupSteps = 5000;
         Path out = Path.of("target", "bench",
                 scenario + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".jsonl");
         for (int i = 0; i < args.length; i++) {
@@ -105,6 +109,7 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
                 case "--latency-tasks" -> latencyTasks = number(option, value);
                 case "--namespace" -> namespace = value;
                 case "--ceiling-seconds" -> ceilingSeconds = number(option, value);
+                case "--warmup-steps" -> warmupSteps = number(option, value);
                 case "--out" -> out = Path.of(value);
                 default -> throw new InvalidInputException("unknown option " + option + "; see ./ordo bench " + scenario + " --help");
             }
@@ -112,7 +117,7 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
         Topology topology = new Topology(orchestrators, workers, processes, concurrency, workerBatch, orchestratorBatch,
                 base.visibilityTimeout());
         return new FlowOptions(tasks, steps, rate, seconds, submitters, shapes, topology, topologies, sleeps, latencyTasks,
-                namespace, ceilingSeconds, out);
+                namespace, ceilingSeconds, warmupSteps, out);
     }
 
     static String usage(String scenario) {
@@ -127,6 +132,7 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
                   --sleep-ms LIST         what the handler does: 0 is a no-op, else it sleeps that long (default 0)
                   --namespace NAME        the benchmark namespace (default bench)
                   --ceiling-seconds N     seconds each raw-SQL ceiling figure is measured, before and after (default 5)
+                  --warmup-steps N        steps per shape burnt down first, not reported, to warm the JIT (default 5,000)
                   --out FILE              also write the JSON lines here (default target/bench/%s-<time>.jsonl)
                 """.formatted(scenario);
     }

@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -74,6 +75,8 @@ final class FlowRun {
         String prefix = "bench-r" + runs;
         err.println("ordo bench " + spec.scenario() + ": " + spec.label() + ": starting " + spec.topology().label());
         AtomicLong offered = new AtomicLong();
+        // the benchmark's own statements in the window, taken out of the transaction count
+        AtomicLong ownQueries = new AtomicLong(1);
         long transactionsBefore;
         long monitorQueries;
         long peakOrchestration;
@@ -81,6 +84,7 @@ final class FlowRun {
         double submitPerSecond = 0;
         double lagMillis = 0;
         OffsetDateTime committedAt = null;
+        Map<String, Double> cpu;
         BenchCluster cluster = BenchCluster.start(settings, bench.url(), dsl(), namespace, prefix, spec.topology(), logDir);
         try {
             Progress progress = new Progress(err, "  " + spec.scenario());
@@ -100,10 +104,13 @@ final class FlowRun {
                             committedAt = rs.getObject(1, OffsetDateTime.class);
                         }
                         c.commit();
+                        ownQueries.addAndGet(1); // the clock read; the submission itself counts as one transaction of the run
                     }
                     offered.set(b.tasks());
                     try (Monitor monitor = monitor(settings, afterTaskId, new Progress(err, "  drain"), offered::get)) {
+                        CpuAccount account = cpuAccount(monitor, prefix, cluster);
                         monitor.awaitFinished(offered::get, STALL);
+                        cpu = account.stop(monitor.connection());
                         monitorQueries = monitor.queries();
                         peakOrchestration = monitor.peakOrchestration();
                         peakNamespace = monitor.peakNamespace();
@@ -116,7 +123,9 @@ final class FlowRun {
                     Thread submitter = Thread.ofPlatform().name("bench-submit").start(() -> lag.set(
                             submitSteady(settings, spec, s, total, offered)));
                     try (Monitor monitor = monitor(settings, afterTaskId, progress, () -> total)) {
+                        CpuAccount account = cpuAccount(monitor, prefix, cluster);
                         monitor.awaitFinished(() -> submitter.isAlive() ? Long.MAX_VALUE : offered.get(), STALL);
+                        cpu = account.stop(monitor.connection());
                         monitorQueries = monitor.queries();
                         peakOrchestration = monitor.peakOrchestration();
                         peakNamespace = monitor.peakNamespace();
@@ -127,7 +136,9 @@ final class FlowRun {
                 case Load.Sequential q -> {
                     transactionsBefore = transactions(settings);
                     try (Monitor monitor = monitor(settings, afterTaskId, progress, q::tasks)) {
-                        submitSequential(settings, spec, q, offered, monitor);
+                        CpuAccount account = cpuAccount(monitor, prefix, cluster);
+                        submitSequential(settings, spec, q, offered, monitor, ownQueries);
+                        cpu = account.stop(monitor.connection());
                         monitorQueries = monitor.queries();
                         peakOrchestration = monitor.peakOrchestration();
                         peakNamespace = monitor.peakNamespace();
@@ -139,9 +150,9 @@ final class FlowRun {
         }
         // closed sessions have flushed their statistics; give the last backends a moment to exit
         Thread.sleep(500);
-        long transactions = transactions(settings) - transactionsBefore - monitorQueries - 1;
+        long transactions = transactions(settings) - transactionsBefore - monitorQueries - ownQueries.get();
         return collect(spec, afterTaskId, committedAt, (int) offered.get(), transactions, peakOrchestration, peakNamespace,
-                submitPerSecond, lagMillis);
+                submitPerSecond, lagMillis, cpu);
     }
 
     // ---- offering tasks -------------------------------------------------------------------------------------
@@ -207,8 +218,8 @@ final class FlowRun {
     }
 
     /** One task at a time: submit, wait until it finished (polling every 5 ms), pause, repeat. */
-    private void submitSequential(DatabaseSettings settings, RunSpec spec, Load.Sequential load, AtomicLong offered, Monitor monitor)
-            throws SQLException, InterruptedException {
+    private void submitSequential(DatabaseSettings settings, RunSpec spec, Load.Sequential load, AtomicLong offered, Monitor monitor,
+                                  AtomicLong ownQueries) throws SQLException, InterruptedException {
         try (Connection c = connect(settings, "ordo-bench-submit");
              PreparedStatement submit = c.prepareStatement("select ordo.submit_task(?, ?, null, ?::jsonb)");
              PreparedStatement status = c.prepareStatement("select status in ('complete', 'failed', 'cancelled') from ordo.task where id = ?")) {
@@ -226,6 +237,7 @@ final class FlowRun {
                 long deadline = System.nanoTime() + STALL.toNanos();
                 while (true) {
                     Thread.sleep(5);
+                    ownQueries.incrementAndGet();
                     try (ResultSet rs = status.executeQuery()) {
                         rs.next();
                         if (rs.getBoolean(1)) {
@@ -253,7 +265,8 @@ final class FlowRun {
      * counts from the first task offered (or that commit) to the last task finished.
      */
     private RunResult collect(RunSpec spec, long afterTaskId, OffsetDateTime committedAt, int offered, long transactions,
-                              long peakOrchestration, long peakNamespace, double submitPerSecond, double lagMillis) {
+                              long peakOrchestration, long peakNamespace, double submitPerSecond, double lagMillis,
+                              Map<String, Double> cpu) {
         Histogram firstStart = new Histogram(MAX_MICROS, 3);
         Histogram complete = new Histogram(MAX_MICROS, 3);
         int done = 0;
@@ -290,7 +303,12 @@ final class FlowRun {
         Double seconds = span.get(0, Double.class);
         long steps = span.get(1, Long.class);
         return new RunResult(spec, offered, done, failed, unfinished, steps, seconds == null ? 0 : seconds, firstStart, complete,
-                transactions, peakOrchestration, peakNamespace, submitPerSecond, lagMillis);
+                transactions, peakOrchestration, peakNamespace, submitPerSecond, lagMillis, cpu);
+    }
+
+    /** Counts the CPU of the run's sessions (their application_name starts with the run's prefix) and of its nodes. */
+    private static CpuAccount cpuAccount(Monitor monitor, String prefix, BenchCluster cluster) throws SQLException {
+        return CpuAccount.start(monitor.connection(), prefix + "-", cluster.processes().stream().map(p -> p.pid()).toList());
     }
 
     /** Committed and rolled-back transactions of the database so far (a fresh session: a fresh statistics snapshot). */

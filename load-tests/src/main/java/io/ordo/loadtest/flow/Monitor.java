@@ -17,7 +17,7 @@ import java.util.function.LongSupplier;
  * taken out of the run's transaction count.
  */
 final class Monitor implements AutoCloseable {
-    static final Duration EVERY = Duration.ofMillis(250);
+    static final Duration EVERY = Duration.ofSeconds(1);
 
     private final Connection connection;
     private final PreparedStatement sample;
@@ -33,6 +33,11 @@ final class Monitor implements AutoCloseable {
     Monitor(Connection connection, String namespace, long afterTaskId, Progress progress, LongSupplier total) throws SQLException {
         this.connection = connection;
         connection.setAutoCommit(true);
+        try (var st = connection.createStatement()) {
+            // a count over a large table would otherwise start parallel workers every sample
+            st.execute("set max_parallel_workers_per_gather = 0");
+        }
+        queries++;
         this.sample = connection.prepareStatement("""
                 select (select count(*) from ordo.task
                         where namespace = ? and id > ? and status in ('complete', 'failed', 'cancelled')),
@@ -80,6 +85,12 @@ final class Monitor implements AutoCloseable {
             }
             Thread.sleep(EVERY);
         }
+    }
+
+    /** The monitor's connection, for other bookkeeping queries (each one counts as a monitor query). */
+    Connection connection() {
+        queries++;
+        return connection;
     }
 
     long queries() {

@@ -20,10 +20,24 @@ import org.HdrHistogram.Histogram;
  * @param peakNamespaceDepth     most messages seen in the namespace queue
  * @param submitPerSecond tasks submitted per second (burn-down: the one submission transaction)
  * @param submitLagMillis steady: how far behind its schedule the submission fell at worst
+ * @param cpuSeconds      CPU used while the tasks ran ({@link CpuAccount}); empty when it cannot be read
  */
 record RunResult(RunSpec spec, int tasks, int complete, int failed, int unfinished, long steps, double seconds,
                  Histogram firstStartMicros, Histogram completeMicros, long transactions, long peakOrchestrationDepth,
-                 long peakNamespaceDepth, double submitPerSecond, double submitLagMillis) {
+                 long peakNamespaceDepth, double submitPerSecond, double submitLagMillis, java.util.Map<String, Double> cpuSeconds) {
+
+    /** CPU ms per task of the database sessions of the nodes (orchestrators, workers), or NaN when unknown. */
+    double databaseCpuMillisPerTask() {
+        if (cpuSeconds.isEmpty() || tasks == 0) {
+            return Double.NaN;
+        }
+        return 1000 * (cpuSeconds.get("db_orchestrators") + cpuSeconds.get("db_workers") + cpuSeconds.get("db_other")) / tasks;
+    }
+
+    /** CPU ms per task of the nodes themselves (this JVM, or the node processes), or NaN when unknown. */
+    double nodesCpuMillisPerTask() {
+        return cpuSeconds.isEmpty() || tasks == 0 ? Double.NaN : 1000 * cpuSeconds.get("nodes") / tasks;
+    }
 
     double tasksPerSecond() {
         return seconds <= 0 ? 0 : (complete + failed) / seconds;
