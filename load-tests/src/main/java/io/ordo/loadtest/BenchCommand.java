@@ -1,5 +1,6 @@
 package io.ordo.loadtest;
 
+import io.ordo.loadtest.flow.FlowBenchmark;
 import io.ordo.loadtest.queue.QueueBenchmark;
 
 import java.io.PrintStream;
@@ -25,6 +26,9 @@ public final class BenchCommand {
 
     static {
         add(new Scenario(QueueBenchmark.NAME, QueueBenchmark.SUMMARY, QueueBenchmark::run));
+        for (FlowBenchmark.Scenario s : FlowBenchmark.Scenario.values()) {
+            add(new Scenario(s.key(), s.summary(), s::run));
+        }
     }
 
     private static void add(Scenario scenario) {

@@ -13,17 +13,23 @@ public final class BenchDatabase implements AutoCloseable {
 
     private final EmbeddedDatabase embedded;
     private final Database database;
+    private final String url;
     private final String description;
 
-    private BenchDatabase(EmbeddedDatabase embedded, Database database, String description) {
+    private BenchDatabase(EmbeddedDatabase embedded, Database database, String url, String description) {
         this.embedded = embedded;
         this.database = database;
+        this.url = url;
         this.description = description;
     }
 
     /** Opens (and migrates) the database with a pool of {@code poolSize} connections. */
     public static BenchDatabase open(int poolSize) {
-        String url = System.getenv(URL_VARIABLE);
+        return open(poolSize, System.getenv(URL_VARIABLE));
+    }
+
+    /** Opens (and migrates) the database at {@code url}, or an embedded one when it is null or blank. */
+    public static BenchDatabase open(int poolSize, String url) {
         EmbeddedDatabase embedded = null;
         String description;
         if (url == null || url.isBlank()) {
@@ -33,10 +39,11 @@ public final class BenchDatabase implements AutoCloseable {
         } else {
             description = URL_VARIABLE;
         }
+        String databaseUrl = url;
         try {
             Database database = Database.connect(DatabaseSettings.fromUrl(url)
                     .withMaxPoolSize(poolSize).withApplicationName("ordo-bench")).migrate();
-            return new BenchDatabase(embedded, database, description);
+            return new BenchDatabase(embedded, database, databaseUrl, description);
         } catch (RuntimeException e) {
             if (embedded != null) {
                 embedded.close();
@@ -47,6 +54,16 @@ public final class BenchDatabase implements AutoCloseable {
 
     public Database database() {
         return database;
+    }
+
+    /** The database's URL (jdbc:postgresql: or postgres://), with credentials: what node processes are given. */
+    public String url() {
+        return url;
+    }
+
+    /** Settings for more pools on the database. */
+    public DatabaseSettings settings() {
+        return DatabaseSettings.fromUrl(url);
     }
 
     /** {@code embedded} or {@code ORDO_DATABASE_URL}. */

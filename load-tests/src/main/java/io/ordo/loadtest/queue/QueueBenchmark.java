@@ -317,30 +317,7 @@ public final class QueueBenchmark {
 
     /** Tops the queue up to {@code depth} visible messages and vacuums it, so every figure starts from a clean table. */
     private void fill(String queue, long depth) throws SQLException {
-        try (Connection c = bench.database().dataSource().getConnection()) {
-            c.setAutoCommit(true);
-            long missing;
-            try (PreparedStatement ps = c.prepareStatement("select count(*) from ordo.message where queue_name = ?")) {
-                ps.setString(1, queue);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    missing = depth - rs.getLong(1);
-                }
-            }
-            if (missing > 0) {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "insert into ordo.message (queue_name, message) select ?, ?::jsonb from generate_series(1, ?)")) {
-                    ps.setString(1, queue);
-                    ps.setString(2, BODY);
-                    ps.setLong(3, missing);
-                    ps.executeUpdate();
-                }
-            }
-            try (Statement st = c.createStatement()) {
-                // queue names match ^[a-z][a-z0-9_]*$, so the partition name needs no quoting
-                st.execute("vacuum (analyze) ordo.q_" + queue);
-            }
-        }
+        PlainSql.fill(bench.database().dataSource(), queue, depth, BODY);
     }
 
     private Worker ordoWorker(Op op, String queue) {
@@ -366,8 +343,8 @@ public final class QueueBenchmark {
         Connection c = dataSource.getConnection();
         c.setAutoCommit(true);
         return switch (op) {
-            case SEND, SEND_BATCH -> new PlainSend(c, queue, op.batch);
-            case READ_DELETE_1, READ_DELETE_100 -> new PlainReadDelete(c, queue, op.batch);
+            case SEND, SEND_BATCH -> PlainSql.send(c, queue, op.batch, BODY);
+            case READ_DELETE_1, READ_DELETE_100 -> PlainSql.readDelete(c, queue, op.batch, VISIBILITY, false);
         };
     }
 
@@ -457,7 +434,7 @@ public final class QueueBenchmark {
 
         @Override
         public int call() throws SQLException {
-            List<Message> messages = readMessages(read);
+            List<Message> messages = PlainSql.readMessages(read);
             if (messages.isEmpty()) {
                 return 0;
             }
@@ -468,101 +445,6 @@ public final class QueueBenchmark {
                     rs.getLong(1);
                 }
             }
-            return messages.size();
-        }
-
-        @Override
-        public void close() throws SQLException {
-            connection.close();
-        }
-    }
-
-    /** Reads (msg_id, read_ct, enqueued_at, vt, message, headers) rows as {@link Message}s. */
-    private static List<Message> readMessages(PreparedStatement read) throws SQLException {
-        List<Message> messages = new ArrayList<>();
-        try (ResultSet rs = read.executeQuery()) {
-            while (rs.next()) {
-                messages.add(new Message(rs.getLong(1), rs.getInt(2),
-                        rs.getObject(3, OffsetDateTime.class).toInstant(), rs.getObject(4, OffsetDateTime.class).toInstant(),
-                        rs.getString(5), rs.getString(6)));
-            }
-        }
-        return messages;
-    }
-
-    /** One INSERT of {@code batch} rows (a multi-row VALUES list) per transaction. */
-    private static final class PlainSend implements Worker {
-        private final Connection connection;
-        private final PreparedStatement insert;
-
-        PlainSend(Connection connection, String queue, int batch) throws SQLException {
-            this.connection = connection;
-            String rows = String.join(", ", Collections.nCopies(batch, "(?, ?::jsonb)"));
-            this.insert = connection.prepareStatement(
-                    "insert into ordo.message (queue_name, message) values " + rows + " returning msg_id");
-            for (int i = 0; i < batch; i++) {
-                insert.setString(2 * i + 1, queue);
-                insert.setString(2 * i + 2, BODY);
-            }
-        }
-
-        @Override
-        public int call() throws SQLException {
-            int n = 0;
-            try (ResultSet rs = insert.executeQuery()) {
-                while (rs.next()) {
-                    rs.getLong(1);
-                    n++;
-                }
-            }
-            return n;
-        }
-
-        @Override
-        public void close() throws SQLException {
-            connection.close();
-        }
-    }
-
-    /** Claims with {@code FOR UPDATE SKIP LOCKED} and hides (one statement), then deletes by id (another). */
-    private static final class PlainReadDelete implements Worker {
-        private final Connection connection;
-        private final PreparedStatement read;
-        private final PreparedStatement delete;
-        private final String queue;
-
-        PlainReadDelete(Connection connection, String queue, int batch) throws SQLException {
-            this.connection = connection;
-            this.queue = queue;
-            this.read = connection.prepareStatement("""
-                    with c as (
-                        select msg_id from ordo.message
-                        where queue_name = ? and vt <= clock_timestamp()
-                        order by vt, msg_id
-                        limit ?
-                        for update skip locked
-                    )
-                    update ordo.message m
-                    set vt = clock_timestamp() + make_interval(secs => ?), read_ct = m.read_ct + 1
-                    from c
-                    where m.queue_name = ? and m.msg_id = c.msg_id
-                    returning m.msg_id, m.read_ct, m.enqueued_at, m.vt, m.message, m.headers""");
-            read.setString(1, queue);
-            read.setInt(2, batch);
-            read.setDouble(3, VISIBILITY.toSeconds());
-            read.setString(4, queue);
-            this.delete = connection.prepareStatement("delete from ordo.message where queue_name = ? and msg_id = any (?)");
-        }
-
-        @Override
-        public int call() throws SQLException {
-            List<Message> messages = readMessages(read);
-            if (messages.isEmpty()) {
-                return 0;
-            }
-            delete.setString(1, queue);
-            delete.setArray(2, connection.createArrayOf("bigint", messages.stream().map(Message::id).toArray()));
-            delete.executeUpdate();
             return messages.size();
         }
 

@@ -1,0 +1,28 @@
+package io.ordo.loadtest.flow;
+
+import java.time.Duration;
+import java.util.Locale;
+
+/** How tasks are offered during a run. */
+sealed interface Load {
+
+    /** All {@code tasks} submitted up front in one transaction, then drained. */
+    record BurnDown(int tasks) implements Load {
+    }
+
+    /** {@code rate} tasks per second for {@code duration}, one task per transaction through TaskClient. */
+    record Steady(double rate, Duration duration, int submitters) implements Load {
+    }
+
+    /** One task at a time on an otherwise idle system: submit, wait until it finished, pause {@code gap}. */
+    record Sequential(int tasks, Duration gap) implements Load {
+    }
+
+    default String label() {
+        return switch (this) {
+            case BurnDown b -> String.format(Locale.ROOT, "burn-down %,d", b.tasks());
+            case Steady s -> String.format(Locale.ROOT, "steady %,.0f/s for %d s", s.rate(), s.duration().toSeconds());
+            case Sequential q -> String.format(Locale.ROOT, "sequential %,d", q.tasks());
+        };
+    }
+}
