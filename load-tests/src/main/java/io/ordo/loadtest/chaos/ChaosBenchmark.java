@@ -63,17 +63,19 @@ public final class ChaosBenchmark {
      * @param rounds         faults, spread at random over the middle of the run
      * @param rate           tasks submitted per second
      * @param failPercent    share of tasks whose context plants a permanent failure of one step
+     * @param sleepMillis    how long each step's handler sleeps, so that a fault finds steps in flight
      * @param visibility     the workers' visibility timeout and the orchestrators' lease TTL: how soon lost work returns
      * @param seed           of the random choices (node, fault, moment)
      */
     public record Options(int seconds, int rounds, int orchestrators, int workers, double rate, Shape shape, int failPercent,
-                          Duration visibility, long seed, String namespace, Path out) {
+                          int sleepMillis, Duration visibility, long seed, String namespace, Path out) {
         public Options {
             range("--seconds", seconds, 5, 3600);
             range("--rounds", rounds, 1, 1000);
             range("--orchestrators", orchestrators, 2, 8);
             range("--workers", workers, 2, 16);
             range("--fail-percent", failPercent, 0, 100);
+            range("--sleep-ms", sleepMillis, 0, 60_000);
             if (!(rate > 0 && rate <= 10_000)) {
                 throw new InvalidInputException("--rate must be between 0 and 10000 tasks per second, got " + rate);
             }
@@ -86,12 +88,13 @@ public final class ChaosBenchmark {
         }
 
         public static Options defaults() {
-            return new Options(60, 6, 2, 2, 100, Shape.CHAIN3, 5, Duration.ofSeconds(5), System.nanoTime(), "chaos",
+            return new Options(60, 6, 2, 2, 100, Shape.CHAIN3, 5, 50, Duration.ofSeconds(5), System.nanoTime(), "chaos",
                     Path.of("target", "bench", "chaos-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".jsonl"));
         }
 
         public Options with(int seconds, int rounds, double rate, Duration visibility) {
-            return new Options(seconds, rounds, orchestrators, workers, rate, shape, failPercent, visibility, seed, namespace, out);
+            return new Options(seconds, rounds, orchestrators, workers, rate, shape, failPercent, sleepMillis, visibility, seed,
+                    namespace, out);
         }
 
         static Options parse(String[] args) {
@@ -103,6 +106,7 @@ public final class ChaosBenchmark {
             double rate = d.rate;
             Shape shape = d.shape;
             int failPercent = d.failPercent;
+            int sleepMillis = d.sleepMillis;
             long visibility = d.visibility.toSeconds();
             long seed = d.seed;
             String namespace = d.namespace;
@@ -121,6 +125,7 @@ public final class ChaosBenchmark {
                     case "--rate" -> rate = number(option, value);
                     case "--shape" -> shape = Shape.of(value);
                     case "--fail-percent" -> failPercent = number(option, value);
+                    case "--sleep-ms" -> sleepMillis = number(option, value);
                     case "--visibility-seconds" -> visibility = number(option, value);
                     case "--seed" -> seed = number(option, value);
                     case "--namespace" -> namespace = value;
@@ -128,8 +133,8 @@ public final class ChaosBenchmark {
                     default -> throw new InvalidInputException("unknown option " + option + "; see ./ordo bench chaos --help");
                 }
             }
-            return new Options(seconds, rounds, orchestrators, workers, rate, shape, failPercent, Duration.ofSeconds(visibility),
-                    seed, namespace, out);
+            return new Options(seconds, rounds, orchestrators, workers, rate, shape, failPercent, sleepMillis,
+                    Duration.ofSeconds(visibility), seed, namespace, out);
         }
 
         private static int number(String option, String value) {
@@ -172,9 +177,10 @@ public final class ChaosBenchmark {
      * @param appliedTwice       steps with more than one applied {@code complete} transition
      * @param completeNotOnce    complete steps without exactly one applied {@code complete} transition
      * @param leftoverMessages   messages of the run's tasks still in a queue
+     * @param redelivered        step attempts started again because their worker was lost (a fault found them in flight)
      */
     public record Verdict(int tasks, int complete, int failed, int planted, int plantedDeadLettered, int unexpected, int unfinished,
-                          int appliedTwice, int completeNotOnce, int leftoverMessages) {
+                          int appliedTwice, int completeNotOnce, int leftoverMessages, int redelivered) {
         public boolean ok() {
             return tasks > 0 && unfinished == 0 && unexpected == 0 && appliedTwice == 0 && completeNotOnce == 0
                     && leftoverMessages == 0 && plantedDeadLettered == planted && complete + failed == tasks;
@@ -203,7 +209,8 @@ public final class ChaosBenchmark {
         if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
             System.out.println("""
                     usage: ./ordo bench chaos [--seconds N] [--rounds N] [--orchestrators N] [--workers N] [--rate R]
-                                              [--shape S] [--fail-percent P] [--visibility-seconds N] [--seed N] [--out FILE]
+                                              [--shape S] [--fail-percent P] [--sleep-ms N] [--visibility-seconds N]
+                                              [--seed N] [--out FILE]
 
                     Runs orchestrators (ordo server) and workers (ordo worker) as separate processes under a steady load and,
                     --rounds times at random moments, kills one at random (SIGKILL, then restarts it) or terminates its
@@ -218,6 +225,7 @@ public final class ChaosBenchmark {
                       --rate R                tasks per second (default 100)
                       --shape S               one, chain3, chain10, fanout (default chain3)
                       --fail-percent P        tasks with a planted permanent failure (default 5)
+                      --sleep-ms N            what each step's handler does: sleep N ms, so faults find steps in flight (default 50)
                       --visibility-seconds N  workers' visibility timeout and orchestrators' lease TTL (default 5)
                       --seed N                of the random choices (default: random)
                       --out FILE              also write the JSON lines here (default target/bench/chaos-<time>.jsonl)""");
@@ -289,7 +297,8 @@ public final class ChaosBenchmark {
                     LockSupport.parkNanos(wait);
                 }
                 boolean fail = plant.nextInt(100) < options.failPercent();
-                long id = submitWithRetry(client, fail ? "{\"fail\":\"" + failing + "\"}" : "{}");
+                String sleep = "\"sleep_ms\":" + options.sleepMillis();
+                long id = submitWithRetry(client, fail ? "{\"fail\":\"" + failing + "\"," + sleep + "}" : "{" + sleep + "}");
                 if (fail) {
                     planted.add(id);
                 }
@@ -430,9 +439,12 @@ public final class ChaosBenchmark {
                 select count(*) from ordo.message m
                 where m.queue_name in ('orchestration', 'ns_' || ?) and (m.message ->> 'task_id')::bigint > ?""", ns, afterTaskId)
                 .get(0, Integer.class);
+        int redelivered = dsl.fetchOne("""
+                select count(*) from ordo.transition tr join ordo.task k on k.id = tr.task_id and k.namespace = ? and k.id > ?
+                where tr.to_state = 'in_progress' and (tr.detail ->> 'redelivered')::boolean""", ns, afterTaskId).get(0, Integer.class);
         return new Verdict(counts.get(0, Integer.class), counts.get(1, Integer.class), counts.get(2, Integer.class), planted.length,
                 plantedDeadLettered, unexpected, counts.get(3, Integer.class), applied.get(0, Integer.class), applied.get(1, Integer.class),
-                leftover);
+                leftover, redelivered);
     }
 
     private static Duration seconds(double s) {
@@ -475,6 +487,7 @@ public final class ChaosBenchmark {
             line.put("steps_applied_twice", v.appliedTwice());
             line.put("complete_steps_not_applied_once", v.completeNotOnce());
             line.put("leftover_messages", v.leftoverMessages());
+            line.put("steps_redelivered", v.redelivered());
             line.put("completed_per_sec", Math.round(result.completedPerSecond() * 10) / 10.0);
             Options o = result.options();
             line.put("orchestrators", o.orchestrators());
@@ -482,6 +495,7 @@ public final class ChaosBenchmark {
             line.put("rate", o.rate());
             line.put("seconds", o.seconds());
             line.put("shape", o.shape().key());
+            line.put("sleep_ms", o.sleepMillis());
             line.put("visibility_s", o.visibility().toSeconds());
             line.put("seed", o.seed());
             emit(out, lines, line);
@@ -496,9 +510,10 @@ public final class ChaosBenchmark {
         }
         Verdict v = result.verdict();
         out.printf(Locale.ROOT, "%ntasks %d: complete %d, failed %d (planted %d, with a dead letter %d, unexpected %d), unfinished %d;"
-                        + " steps applied twice %d, complete steps not applied exactly once %d; messages left %d  =>  %s%n",
+                        + " steps applied twice %d, complete steps not applied exactly once %d; messages left %d;"
+                        + " steps redelivered after a fault %d  =>  %s%n",
                 v.tasks(), v.complete(), v.failed(), v.planted(), v.plantedDeadLettered(), v.unexpected(), v.unfinished(),
-                v.appliedTwice(), v.completeNotOnce(), v.leftoverMessages(), v.ok() ? "OK" : "FAILED");
+                v.appliedTwice(), v.completeNotOnce(), v.leftoverMessages(), v.redelivered(), v.ok() ? "OK" : "FAILED");
     }
 
     private static String millis(Duration d) {
