@@ -64,6 +64,32 @@ public final class StandardDuties {
                 term -> termChecked(term, () -> dsl.fetch("select ordo.duty_refresh_queue_stats(?)", term)));
     }
 
+    /**
+     * Vacuums every queue partition that has gathered at least {@code minDeadRows} dead rows and more dead than live
+     * ones, at most once per {@code minGap}, and refreshes the statistics of the columns its statements look at (not
+     * the JSON bodies, whose statistics cost more than the vacuum and serve no query). Every message leaves dead rows behind (a read is an update, a hand-off a delete), and a
+     * read walks the dead index entries ahead of the first visible message: between two of autovacuum's visits (a
+     * minute apart by default, never when it is off) a busy queue's reads slow down with every message it has
+     * carried, and stale statistics give its statements bad plans. VACUUM cannot run in a transaction, so it is not
+     * term-checked: a deposed leader's late run only vacuums once more.
+     */
+    public static LeaderDuty queueVacuum(DSLContext dsl, Supplier<Duration> interval, long minDeadRows, Duration minGap) {
+        return LeaderDuty.of("vacuum-queues", interval, term -> {
+            termChecked(term, () -> dsl.fetch("select ordo.assert_leader(?)", term));
+            List<String> partitions = dsl.fetch("""
+                    select relname from pg_stat_user_tables
+                    where schemaname = 'ordo' and relname like 'q\\_%' and n_dead_tup >= greatest(?, n_live_tup)
+                      and coalesce(greatest(last_vacuum, last_autovacuum), '-infinity') < now() - ? * interval '1 millisecond'""",
+                    minDeadRows, minGap.toMillis()).getValues(0, String.class);
+            for (String partition : partitions) {
+                // partition names are q_<queue> with queue names of [a-z0-9_]: nothing to quote
+                if (partition.matches("q_[a-z][a-z0-9_]*")) {
+                    dsl.execute("vacuum (analyze) ordo." + partition + " (queue_name, msg_id, vt)");
+                }
+            }
+        });
+    }
+
     /** Deletes expired coordination keys, locks and lock waits ({@code ordo.duty_purge_expired_coordination}). */
     public static LeaderDuty coordinationCleanup(DSLContext dsl, Clock clock, Supplier<Duration> interval) {
         return LeaderDuty.of("purge-expired-coordination", interval,

@@ -173,7 +173,7 @@ final class Effects {
                     trace_context = coalesce(t.trace_context, u.trace_context)
                 from unnest(?::bigint[], ?::text[], ?::int[], ?::jsonb[], ?::boolean[], ?::boolean[], ?::bigint[], ?::jsonb[])
                      as u(id, status, steps_complete, error, finished, dirty, token, trace_context)
-                where t.id = u.id and t.lease_token = u.token""",
+                where t.id = u.id and t.lease_token is not distinct from u.token""",
                 id, status, stepsComplete, error, finished, dirty, token, trace);
     }
 

@@ -27,12 +27,20 @@ import java.util.random.RandomGenerator;
  * One orchestration pass: where task_requested, step_result, retry_due and step_timeout messages are
  * applied to tasks and ready steps are enqueued on their namespace's queue.
  * <p>
- * Transaction 1 reads a batch from the orchestration queue and claims the tasks involved with a lease
- * (owner, fencing token, expiry). Transaction 2 locks the claimed tasks, checks that the lease token is
- * still this node's, applies every message, enqueues steps, writes the transition log, deletes the
- * messages and releases the leases. A node that dies between the two leaves leases that expire and
- * messages that become visible again, so another node takes the work over; a node that wakes up after
- * its lease was taken finds a different token and writes nothing.
+ * A pass is one transaction: it locks a batch of visible orchestration messages ({@code ordo.lock_batch}) and
+ * the tasks involved ({@code FOR UPDATE SKIP LOCKED}; a task another node is working on, or holds a live lease
+ * on, is skipped and its messages are looked at again shortly), applies every message, enqueues steps, writes
+ * the transition log and deletes the messages. The row locks are the claim: a node that dies mid-pass leaves
+ * nothing behind, its messages are visible again as soon as its session ends, and nothing is written to hide
+ * messages or lease tasks, which made up half of the pass's writes (load-tests/RESULTS.md).
+ * <p>
+ * After a pass failed, and for batches holding a message read before, the pass runs in two phases instead,
+ * with leases: transaction 1 reads the batch (hiding it and counting the read, so that a message that keeps
+ * failing reaches the read cap) and claims the tasks involved with a lease (owner, fencing token, expiry).
+ * Transaction 2 locks the claimed tasks, checks that the lease token is still this node's, applies every
+ * message and releases the leases. A node that dies between the two leaves leases that expire and messages
+ * that become visible again, so another node takes the work over; a node that wakes up after its lease was
+ * taken finds a different token and writes nothing.
  */
 final class OrchestrationPass {
     static final String QUEUE = "orchestration";
@@ -63,14 +71,75 @@ final class OrchestrationPass {
         this.metrics = metrics;
     }
 
-    /** Runs one pass; returns how many messages it read. */
+    /** Set when a single-transaction pass failed: the next pass runs in two phases, which counts reads. */
+    private boolean twoPhasesNext;
+
+    /** Runs one pass; returns how many messages it applied (0 when there was nothing it could take). */
     int runOnce() {
+        if (twoPhasesNext) {
+            twoPhasesNext = false;
+            return runInTwoPhases();
+        }
+        List<Span> spans = new ArrayList<>();
+        try {
+            LockedPass pass = dsl.transactionResult(cfg -> runLocked(cfg.dsl(), spans));
+            if (pass.readBefore()) {
+                return runInTwoPhases();
+            }
+            if (pass.effects() != null) {
+                telemetry.committed(spans, pass.effects().tasks, pass.effects().stepsDone);
+            }
+            return pass.applied();
+        } catch (RuntimeException e) {
+            telemetry.failed(spans, e);
+            twoPhasesNext = true;
+            throw e;
+        }
+    }
+
+    private int runInTwoPhases() {
         Claim claim = claimBatch();
         if (claim.messages.isEmpty()) {
             return 0;
         }
         applyBatch(claim);
         return claim.messages.size();
+    }
+
+    /** What a single-transaction pass did; {@code readBefore}: it found messages read before and left them alone. */
+    private record LockedPass(int applied, boolean readBefore, Effects effects) {
+    }
+
+    private LockedPass runLocked(DSLContext tx, List<Span> spans) {
+        QueueClient queue = new QueueClient(tx);
+        List<Message> locked = queue.lockBatch(QUEUE, settings.batchSize());
+        if (locked.isEmpty()) {
+            return new LockedPass(0, false, null);
+        }
+        if (locked.stream().anyMatch(m -> m.readCount() > 0)) {
+            // a pass failed on them or its node died: the two-phase pass counts their reads and isolates their tasks
+            return new LockedPass(0, true, null);
+        }
+        List<Long> malformed = new ArrayList<>();
+        List<Parsed> parsed = parse(tx, locked, malformed);
+        Map<Long, Long> tokens = new HashMap<>();
+        for (Record r : tx.fetch("""
+                select id, lease_owner, lease_token from ordo.task
+                where id = any (?::bigint[]) and (lease_owner is null or lease_owner = ? or lease_expires_at < now())
+                order by id
+                for update skip locked""",
+                parsed.stream().map(Parsed::taskId).distinct().toArray(Long[]::new), settings.nodeId())) {
+            tokens.put(r.get(0, Long.class), r.get(2, Long.class));
+            String previous = r.get(1, String.class);
+            if (previous != null && !previous.equals(settings.nodeId())) {
+                metrics.leaseTakeovers.increment();
+            }
+        }
+        Claim claim = sort(tx, queue, parsed, tokens, malformed, true);
+        if (claim.messages.isEmpty()) {
+            return new LockedPass(0, false, null);
+        }
+        return new LockedPass(claim.messages.size(), false, apply(tx, claim, spans));
     }
 
     /** Transaction 1: read a batch and lease its tasks. */
@@ -97,7 +166,7 @@ final class OrchestrationPass {
             for (var entry : claim.tokens.entrySet()) {
                 List<Parsed> own = claim.messages.stream().filter(p -> p.taskId == entry.getKey()).toList();
                 try {
-                    applyInOneTransaction(new Claim(own, Map.of(entry.getKey(), entry.getValue())));
+                    applyInOneTransaction(new Claim(own, Map.of(entry.getKey(), entry.getValue()), false));
                 } catch (RuntimeException e) {
                     metrics.passErrors.increment();
                     LOG.log(System.Logger.Level.WARNING, "task " + entry.getKey() + ": its messages could not be applied ("
@@ -137,17 +206,51 @@ final class OrchestrationPass {
     private record Parsed(Message message, JsonNode body, long taskId) {
     }
 
-    record Claim(List<Parsed> messages, Map<Long, Long> tokens) {
+    /**
+     * The messages a pass applies and the tasks it holds, with their lease token. {@code locked}: the tasks are
+     * row-locked by the pass's own transaction (their token is whatever the row had, often none); otherwise they
+     * are leased and the token is this node's fencing token.
+     */
+    record Claim(List<Parsed> messages, Map<Long, Long> tokens, boolean locked) {
     }
 
     private Claim claim(DSLContext tx) {
         QueueClient queue = new QueueClient(tx);
         List<Message> read = queue.read(QUEUE, settings.leaseTtl(), settings.batchSize());
         if (read.isEmpty()) {
-            return new Claim(List.of(), Map.of());
+            return new Claim(List.of(), Map.of(), false);
         }
-        List<Parsed> parsed = new ArrayList<>(read.size());
         List<Long> malformed = new ArrayList<>();
+        List<Parsed> parsed = parse(tx, read, malformed);
+        Long[] ids = parsed.stream().map(Parsed::taskId).distinct().toArray(Long[]::new);
+        Map<Long, Long> tokens = new HashMap<>();
+        for (Record r : tx.fetch("""
+                with cand as (
+                    select id, lease_owner from ordo.task
+                    where id = any (?::bigint[]) and (lease_owner is null or lease_owner = ? or lease_expires_at < now())
+                    order by id
+                    for update skip locked
+                )
+                update ordo.task t
+                set lease_owner = ?, lease_token = nextval('ordo.lease_token_seq'),
+                    lease_expires_at = now() + ? * interval '1 millisecond'
+                from cand where t.id = cand.id
+                returning t.id, t.lease_token, cand.lease_owner""",
+                ids, settings.nodeId(), settings.nodeId(), settings.leaseTtl().toMillis())) {
+            tokens.put(r.get(0, Long.class), r.get(1, Long.class));
+            String previous = r.get(2, String.class);
+            if (previous != null && !previous.equals(settings.nodeId())) {
+                metrics.leaseTakeovers.increment();
+            }
+        }
+        Claim claim = sort(tx, queue, parsed, tokens, malformed, false);
+        claim.messages.forEach(p -> inFlight.add(p.message.id()));
+        return claim;
+    }
+
+    /** Parses the messages; those past the read cap or malformed are dead-lettered and added to {@code malformed}. */
+    private List<Parsed> parse(DSLContext tx, List<Message> read, List<Long> malformed) {
+        List<Parsed> parsed = new ArrayList<>(read.size());
         for (Message m : read) {
             if (m.readCount() > settings.maxMessageReads()) {
                 String reason = "read " + m.readCount() + " times without being processed (the limit is "
@@ -171,27 +274,15 @@ final class OrchestrationPass {
             }
             parsed.add(new Parsed(m, body, taskId.asLong()));
         }
-        Long[] ids = parsed.stream().map(Parsed::taskId).distinct().toArray(Long[]::new);
-        Map<Long, Long> tokens = new HashMap<>();
-        for (Record r : tx.fetch("""
-                with cand as (
-                    select id, lease_owner from ordo.task
-                    where id = any (?::bigint[]) and (lease_owner is null or lease_owner = ? or lease_expires_at < now())
-                    order by id
-                    for update skip locked
-                )
-                update ordo.task t
-                set lease_owner = ?, lease_token = nextval('ordo.lease_token_seq'),
-                    lease_expires_at = now() + ? * interval '1 millisecond'
-                from cand where t.id = cand.id
-                returning t.id, t.lease_token, cand.lease_owner""",
-                ids, settings.nodeId(), settings.nodeId(), settings.leaseTtl().toMillis())) {
-            tokens.put(r.get(0, Long.class), r.get(1, Long.class));
-            String previous = r.get(2, String.class);
-            if (previous != null && !previous.equals(settings.nodeId())) {
-                metrics.leaseTakeovers.increment();
-            }
-        }
+        return parsed;
+    }
+
+    /**
+     * Splits the parsed messages: those of a task the pass holds are its to apply; those of a task another node holds
+     * come back shortly; those of an unknown task are dead-lettered. Archives what was dead-lettered.
+     */
+    private Claim sort(DSLContext tx, QueueClient queue, List<Parsed> parsed, Map<Long, Long> tokens, List<Long> malformed,
+                       boolean locked) {
         List<Long> unclaimedTasks = parsed.stream().map(Parsed::taskId).filter(id -> !tokens.containsKey(id)).distinct().toList();
         Set<Long> existing = unclaimedTasks.isEmpty() ? Set.of() : Set.copyOf(tx.fetch(
                 "select id from ordo.task where id = any (?::bigint[])", (Object) unclaimedTasks.toArray(Long[]::new)).getValues(0, Long.class));
@@ -215,8 +306,7 @@ final class OrchestrationPass {
         if (!malformed.isEmpty()) {
             queue.archive(QUEUE, malformed);
         }
-        mine.forEach(p -> inFlight.add(p.message.id()));
-        return new Claim(mine, tokens);
+        return new Claim(mine, tokens, locked);
     }
 
     private void deadLetterMessage(DSLContext tx, Message m, String reason) {
@@ -238,7 +328,7 @@ final class OrchestrationPass {
                 from ordo.task where id = any (?::bigint[]) order by id for update""", (Object) taskIds)) {
             long id = r.get(0, Long.class);
             Long token = r.get(6, Long.class);
-            if (token == null || !token.equals(claim.tokens.get(id))) {
+            if (!claim.locked && (token == null || !token.equals(claim.tokens.get(id)))) {
                 metrics.staleLeases.increment();
                 continue; // our lease expired and another node took the task: write nothing for it
             }
@@ -458,7 +548,8 @@ final class OrchestrationPass {
         final int priority;
         final int stepsTotal;
         int stepsComplete;
-        final long token;
+        /** The lease token the task row has while this pass holds it (none when a single-transaction pass locked it). */
+        final Long token;
         final String traceContext;
         /** Trace context the steps enqueued now carry: the span of this pass's work on the task. */
         String stepTraceContext;
@@ -470,7 +561,7 @@ final class OrchestrationPass {
         final List<StepState> steps = new ArrayList<>();
         final Map<Long, StepState> stepsById = new HashMap<>();
 
-        TaskState(long id, String namespace, String status, int priority, int stepsTotal, int stepsComplete, long token,
+        TaskState(long id, String namespace, String status, int priority, int stepsTotal, int stepsComplete, Long token,
                   String traceContext, String template, String version) {
             this.id = id;
             this.namespace = namespace;

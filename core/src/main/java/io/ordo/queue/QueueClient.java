@@ -123,6 +123,20 @@ public final class QueueClient {
         });
     }
 
+    /**
+     * Locks up to {@code quantity} visible messages for the current transaction without hiding them or counting a
+     * read, for a consumer that processes and deletes them in that same transaction ({@code ordo.lock_batch}).
+     * Concurrent readers skip them; if the transaction rolls back, they are visible again at once. Only useful
+     * inside {@code dsl.transaction(...)}.
+     */
+    public List<Message> lockBatch(String queue, int quantity) {
+        return jdbc(queue, "select msg_id, read_ct, enqueued_at, vt, message::text, headers::text from ordo.lock_batch(?, ?)", (c, ps) -> {
+            ps.setString(1, queue);
+            ps.setInt(2, quantity);
+            return messages(ps);
+        });
+    }
+
     /** Deletes messages; returns the ids that existed. */
     public List<Long> delete(String queue, List<Long> ids) {
         return idsCall(queue, "select ordo.delete(?, ?)", ids, null);

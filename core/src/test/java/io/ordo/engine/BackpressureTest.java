@@ -68,7 +68,9 @@ class BackpressureTest {
             await().pollDelay(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> true);
             assertThatThrownBy(() -> tasks.submit("flood", "job", "{}")).isInstanceOf(BackpressureException.class);
             long depth = dsl.fetchOne("select count(*) from ordo.message where queue_name = 'ns_flood'").get(0, Long.class);
-            assertThat(depth).as("queue depth stays bounded near the critical threshold").isLessThanOrEqualTo(20 + 3 * 2);
+            // the state turns critical at the next statistics refresh (every 50 ms here): what was submitted in between
+            // (a submission every 5 to 10 ms) is still enqueued, since one-transaction passes enqueue within a few ms
+            assertThat(depth).as("queue depth stays bounded near the critical threshold").isLessThanOrEqualTo(20 + 3 * 2 + 10);
             assertThat(orchestrator.metrics().backpressureDeferrals()).isPositive();
 
             // workers arrive: the namespace drains, recovers, and every accepted task completes

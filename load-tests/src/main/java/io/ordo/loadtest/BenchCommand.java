@@ -1,5 +1,6 @@
 package io.ordo.loadtest;
 
+import io.ordo.loadtest.chaos.ChaosBenchmark;
 import io.ordo.loadtest.flow.FlowBenchmark;
 import io.ordo.loadtest.queue.QueueBenchmark;
 
@@ -29,6 +30,7 @@ public final class BenchCommand {
         for (FlowBenchmark.Scenario s : FlowBenchmark.Scenario.values()) {
             add(new Scenario(s.key(), s.summary(), s::run));
         }
+        add(new Scenario(ChaosBenchmark.NAME, ChaosBenchmark.SUMMARY, ChaosBenchmark::run));
     }
 
     private static void add(Scenario scenario) {

@@ -42,6 +42,9 @@ import java.util.Map;
 public final class OrchestratorNode implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OrchestratorNode.class.getName());
     static final Duration ENGINE_DUTY_INTERVAL = Duration.ofSeconds(1);
+    static final Duration QUEUE_VACUUM_INTERVAL = Duration.ofSeconds(1);
+    static final long QUEUE_VACUUM_MIN_DEAD_ROWS = 5_000;
+    static final Duration QUEUE_VACUUM_MIN_GAP = Duration.ofSeconds(2);
 
     private final Database database;
     private final Telemetry telemetry;
@@ -88,6 +91,8 @@ public final class OrchestratorNode implements AutoCloseable {
             elector.register(StandardDuties.nodeMonitor(coordination, () -> config.current().heartbeatInterval(),
                             List.of(engineDuties.leaseReleaser())))
                     .register(StandardDuties.queueStats(database.dsl(), () -> config.current().queueStatsRefreshInterval()))
+                    .register(StandardDuties.queueVacuum(database.dsl(), () -> QUEUE_VACUUM_INTERVAL, QUEUE_VACUUM_MIN_DEAD_ROWS,
+                            QUEUE_VACUUM_MIN_GAP))
                     .register(StandardDuties.archiveMaintenance(database.dsl(), clock, () -> config.current().archiveMaintenanceInterval(),
                             () -> config.current().archiveDaysAhead(), () -> config.current().archiveRetentionDays()))
                     .register(StandardDuties.coordinationCleanup(database.dsl(), clock, () -> Duration.ofMinutes(1)));

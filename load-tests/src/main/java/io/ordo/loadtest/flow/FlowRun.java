@@ -38,7 +38,7 @@ import java.util.concurrent.locks.LockSupport;
  * {@code created_at}, the first step's {@code started_at} and {@code completed_at}, and the run's transactions from
  * {@code pg_stat_database} (stopping the nodes flushes their sessions' statistics).
  */
-final class FlowRun {
+public final class FlowRun {
     static final Duration STALL = Duration.ofSeconds(120);
     private static final long MAX_MICROS = Duration.ofHours(1).toNanos() / 1000;
     private static final int SUBMIT_CHUNK = 1000;
@@ -56,13 +56,17 @@ final class FlowRun {
         this.err = err;
     }
 
-    /** Registers the templates and lifts the namespace's backpressure out of the way of the burn-downs. */
     void prepare() {
-        TemplateRegistry templates = new TemplateRegistry(dsl());
+        prepare(dsl(), namespace);
+    }
+
+    /** Registers the templates of every shape and lifts the namespace's backpressure out of the way of burn-downs. */
+    public static void prepare(DSLContext dsl, String namespace) {
+        TemplateRegistry templates = new TemplateRegistry(dsl);
         for (Shape shape : Shape.values()) {
             templates.register(shape.templateJson(namespace));
         }
-        ConfigStore config = new ConfigStore(dsl());
+        ConfigStore config = new ConfigStore(dsl);
         config.set("backpressure." + namespace + ".warning", 1_000_000_000L, "ordo-bench");
         config.set("backpressure." + namespace + ".critical", 1_000_000_000L, "ordo-bench");
     }
