@@ -57,9 +57,16 @@ final class Effects {
         for (var e : cancelledMessages.entrySet()) {
             queue.delete("ns_" + e.getKey(), e.getValue());
         }
-        updateSteps(tx, tasks);
-        updateTasks(tx, tasks);
-        insertTransitions(tx, actor);
+        // the bulk of the pass's writes go in one round trip: the statements are sent together, with one sync
+        Writes writes = new Writes();
+        updateSteps(writes, tasks);
+        updateTasks(writes, tasks);
+        insertTransitions(writes, actor);
+        if (!processedMessages.isEmpty()) {
+            writes.add("delete from ordo.q_" + OrchestrationPass.QUEUE + " where msg_id = any (?::bigint[])",
+                    (Object) processedMessages.toArray(Long[]::new));
+        }
+        writes.execute(tx);
         for (DeadLetter d : deadLetters) {
             tx.execute("""
                     insert into ordo.dead_letter (namespace, task_id, step_id, template_name, template_version, step_name, handler,
@@ -87,12 +94,29 @@ final class Effects {
         for (TaskState t : resumeLater) {
             queue.send(OrchestrationPass.QUEUE, Json.write(Map.of("type", "resume", "task_id", t.id)), null, RESUME_DELAY, t.priority);
         }
-        if (!processedMessages.isEmpty()) {
-            queue.delete(OrchestrationPass.QUEUE, processedMessages);
+    }
+
+    /** Statements sent to the server together, as one multi-statement query: one round trip for all of them. */
+    private static final class Writes {
+        private final StringBuilder sql = new StringBuilder();
+        private final List<Object> binds = new ArrayList<>();
+
+        void add(String statement, Object... values) {
+            if (!sql.isEmpty()) {
+                sql.append(";\n");
+            }
+            sql.append(statement);
+            binds.addAll(java.util.Arrays.asList(values));
+        }
+
+        void execute(DSLContext tx) {
+            if (!sql.isEmpty()) {
+                tx.execute(sql.toString(), binds.toArray());
+            }
         }
     }
 
-    private static void updateSteps(DSLContext tx, Collection<TaskState> tasks) {
+    private static void updateSteps(Writes tx, Collection<TaskState> tasks) {
         List<StepState> dirty = tasks.stream().flatMap(t -> t.steps.stream()).filter(s -> s.dirty).toList();
         if (dirty.isEmpty()) {
             return;
@@ -123,7 +147,7 @@ final class Effects {
             enqueued[i] = s.enqueuedNow;
             completed[i] = s.completedNow;
         }
-        tx.execute("""
+        tx.add("""
                 update ordo.step s
                 set status = u.status, attempt = u.attempt, pending_deps = u.pending_deps,
                     result = coalesce(u.result, s.result), last_error = u.last_error, errors = u.errors, msg_id = u.msg_id,
@@ -139,7 +163,7 @@ final class Effects {
                 id, status, attempt, pendingDeps, result, lastError, errors, msgId, retryDelay, enqueued, completed);
     }
 
-    private static void updateTasks(DSLContext tx, Collection<TaskState> tasks) {
+    private static void updateTasks(Writes tx, Collection<TaskState> tasks) {
         int n = tasks.size();
         if (n == 0) {
             return;
@@ -164,7 +188,7 @@ final class Effects {
             trace[i] = t.traceContext == null ? t.stepTraceContext : null; // a task without a trace gets the first pass's
             i++;
         }
-        tx.execute("""
+        tx.add("""
                 update ordo.task t
                 set status = u.status, steps_complete = u.steps_complete, error = coalesce(u.error, t.error),
                     completed_at = case when u.finished then now() else t.completed_at end,
@@ -177,7 +201,7 @@ final class Effects {
                 id, status, stepsComplete, error, finished, dirty, token, trace);
     }
 
-    private void insertTransitions(DSLContext tx, String actor) {
+    private void insertTransitions(Writes tx, String actor) {
         int n = transitions.size();
         if (n == 0) {
             return;
@@ -199,7 +223,7 @@ final class Effects {
             attempt[i] = t.attempt();
             detail[i] = t.detail();
         }
-        tx.execute("""
+        tx.add("""
                 insert into ordo.transition (task_id, step_id, step_name, from_state, to_state, attempt, actor, detail)
                 select u.task_id, u.step_id, u.step_name, u.from_state, u.to_state, u.attempt, ?, u.detail
                 from unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::jsonb[])

@@ -123,14 +123,14 @@ final class OrchestrationPass {
         List<Long> malformed = new ArrayList<>();
         List<Parsed> parsed = parse(tx, locked, malformed);
         Map<Long, Long> tokens = new HashMap<>();
-        for (Record r : tx.fetch("""
-                select id, lease_owner, lease_token from ordo.task
-                where id = any (?::bigint[]) and (lease_owner is null or lease_owner = ? or lease_expires_at < now())
-                order by id
-                for update skip locked""",
-                parsed.stream().map(Parsed::taskId).distinct().toArray(Long[]::new), settings.nodeId())) {
-            tokens.put(r.get(0, Long.class), r.get(2, Long.class));
-            String previous = r.get(1, String.class);
+        List<Record> rows = tx.fetch(TASK_SELECT + """
+                where t.id = any (?::bigint[]) and (t.lease_owner is null or t.lease_owner = ? or t.lease_expires_at < now())
+                order by t.id
+                for update of t skip locked""",
+                parsed.stream().map(Parsed::taskId).distinct().toArray(Long[]::new), settings.nodeId());
+        for (Record r : rows) {
+            tokens.put(r.get(0, Long.class), r.get(6, Long.class));
+            String previous = r.get(10, String.class);
             if (previous != null && !previous.equals(settings.nodeId())) {
                 metrics.leaseTakeovers.increment();
             }
@@ -139,8 +139,19 @@ final class OrchestrationPass {
         if (claim.messages.isEmpty()) {
             return new LockedPass(0, false, null);
         }
-        return new LockedPass(claim.messages.size(), false, apply(tx, claim, spans));
+        return new LockedPass(claim.messages.size(), false, apply(tx, claim, rows, spans));
     }
+
+    /**
+     * The task columns a pass needs, the lease owner, and whether the task's namespace is saturated (backpressure
+     * critical: nothing is enqueued on it). Followed by a where clause and a locking clause.
+     */
+    private static final String TASK_SELECT = """
+            select t.id, t.namespace, t.status, t.priority, t.steps_total, t.steps_complete, t.lease_token, t.trace_context::text,
+                   t.template_name, t.template_version, t.lease_owner,
+                   exists (select 1 from ordo.namespace n where n.name = t.namespace and n.backpressure = 'critical')
+            from ordo.task t
+            """;
 
     /** Transaction 1: read a batch and lease its tasks. */
     Claim claimBatch() {
@@ -186,7 +197,7 @@ final class OrchestrationPass {
     private void applyInOneTransaction(Claim claim) {
         List<Span> spans = new ArrayList<>();
         try {
-            Effects fx = dsl.transactionResult(cfg -> apply(cfg.dsl(), claim, spans));
+            Effects fx = dsl.transactionResult(cfg -> apply(cfg.dsl(), claim, null, spans));
             telemetry.committed(spans, fx.tasks, fx.stepsDone);
         } catch (RuntimeException e) {
             telemetry.failed(spans, e);
@@ -319,14 +330,20 @@ final class OrchestrationPass {
 
     // ---------------------------------------------------------------------------------------------
 
-    private Effects apply(DSLContext tx, Claim claim, List<Span> spans) {
-        Long[] taskIds = claim.tokens.keySet().toArray(Long[]::new);
+    /**
+     * Applies the claim's messages to its tasks. {@code lockedRows}: the task rows the pass's transaction has locked
+     * already ({@link #TASK_SELECT}); when null (two-phase passes), the leased tasks are locked and read here.
+     */
+    private Effects apply(DSLContext tx, Claim claim, List<Record> lockedRows, List<Span> spans) {
+        List<Record> rows = lockedRows != null ? lockedRows : tx.fetch(TASK_SELECT + "where t.id = any (?::bigint[]) order by t.id for update of t",
+                (Object) claim.tokens.keySet().toArray(Long[]::new));
         Map<Long, TaskState> tasks = new LinkedHashMap<>();
-        for (Record r : tx.fetch("""
-                select id, namespace, status, priority, steps_total, steps_complete, lease_token, trace_context::text,
-                       template_name, template_version
-                from ordo.task where id = any (?::bigint[]) order by id for update""", (Object) taskIds)) {
+        Set<String> saturated = new java.util.HashSet<>();
+        for (Record r : rows) {
             long id = r.get(0, Long.class);
+            if (!claim.tokens.containsKey(id)) {
+                continue;
+            }
             Long token = r.get(6, Long.class);
             if (!claim.locked && (token == null || !token.equals(claim.tokens.get(id)))) {
                 metrics.staleLeases.increment();
@@ -335,6 +352,9 @@ final class OrchestrationPass {
             tasks.put(id, new TaskState(id, r.get(1, String.class), r.get(2, String.class), r.get(3, Integer.class),
                     r.get(4, Integer.class), r.get(5, Integer.class), token, r.get(7, String.class),
                     r.get(8, String.class), r.get(9, String.class)));
+            if (Boolean.TRUE.equals(r.get(11, Boolean.class))) {
+                saturated.add(r.get(1, String.class));
+            }
         }
         for (Record r : tx.fetch("""
                 select id, task_id, name, handler, depends_on, pending_deps, status, attempt, max_attempts,
@@ -353,9 +373,6 @@ final class OrchestrationPass {
             tasks.get(r.get(1, Long.class)).add(s);
         }
 
-        Set<String> saturated = tasks.isEmpty() ? Set.of() : Set.copyOf(tx.fetch(
-                "select name from ordo.namespace where backpressure = 'critical' and name = any (?::text[])",
-                (Object) tasks.values().stream().map(t -> t.namespace).distinct().toArray(String[]::new)).getValues(0, String.class));
         Effects fx = new Effects();
         fx.tasks = tasks.values();
         for (TaskState task : tasks.values()) {

@@ -38,7 +38,7 @@ public class Indexes {
     public static final Index STEP_RUNNING = Internal.createIndex(DSL.name("step_running"), Step.STEP, new OrderField[] { Step.STEP.STARTED_AT }, false);
     public static final Index STEP_WAITING_RETRY = Internal.createIndex(DSL.name("step_waiting_retry"), Step.STEP, new OrderField[] { Step.STEP.NEXT_ATTEMPT_AT }, false);
     public static final Index TASK_BY_CORRELATION = Internal.createIndex(DSL.name("task_by_correlation"), Task.TASK, new OrderField[] { Task.TASK.CORRELATION_ID }, false);
-    public static final Index TASK_BY_NAMESPACE = Internal.createIndex(DSL.name("task_by_namespace"), Task.TASK, new OrderField[] { Task.TASK.NAMESPACE, Task.TASK.STATUS, Task.TASK.ID }, false);
+    public static final Index TASK_BY_NAMESPACE = Internal.createIndex(DSL.name("task_by_namespace"), Task.TASK, new OrderField[] { Task.TASK.NAMESPACE, Task.TASK.ID }, false);
     public static final Index TASK_LEASED = Internal.createIndex(DSL.name("task_leased"), Task.TASK, new OrderField[] { Task.TASK.LEASE_OWNER }, false);
     public static final Index TASK_TEMPLATE_LATEST = Internal.createIndex(DSL.name("task_template_latest"), TaskTemplate.TASK_TEMPLATE, new OrderField[] { TaskTemplate.TASK_TEMPLATE.NAMESPACE, TaskTemplate.TASK_TEMPLATE.NAME, TaskTemplate.TASK_TEMPLATE.VERSION_KEY.desc() }, false);
     public static final Index TRANSITION_BY_TASK = Internal.createIndex(DSL.name("transition_by_task"), Transition.TRANSITION, new OrderField[] { Transition.TRANSITION.TASK_ID, Transition.TRANSITION.SEQ }, false);

@@ -9,6 +9,8 @@ import org.HdrHistogram.Histogram;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +31,8 @@ import java.util.Map;
  */
 public final class FlowBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int WARMUP_ROUNDS = 4;
+    private static final double QUIET_JIT_SHARE = 0.05;
 
     /** A full-path scenario: its name, a line about it, and the runs it makes from the options. */
     public enum Scenario {
@@ -129,9 +133,7 @@ public final class FlowBenchmark {
         List<RunSpec> plan = plan();
         if (options.warmupSteps() > 0) {
             for (Shape shape : plan.stream().map(RunSpec::shape).distinct().toList()) {
-                err.println("ordo bench " + scenario.key + ": warm-up (not reported)");
-                runner.run(new RunSpec("warm-up", shape, new Load.BurnDown(Math.max(1, options.warmupSteps() / shape.steps())),
-                        plan.getFirst().topology(), 0));
+                warmUp(runner, shape, plan.getFirst().topology());
             }
         }
         Duration ceilingTime = Duration.ofSeconds(options.ceilingSeconds());
@@ -177,6 +179,30 @@ public final class FlowBenchmark {
         }
         err.println("ordo bench " + scenario.key + ": JSON lines written to " + file);
         return results.stream().anyMatch(r -> r.unfinished() > 0) ? 1 : 0;
+    }
+
+    /**
+     * Burns down {@code --warmup-steps} steps of the shape, not reported, until the JIT is quiet: until a round spent
+     * less than {@value #QUIET_JIT_SHARE} of its wall time compiling, at most {@value #WARMUP_ROUNDS} rounds. Measured
+     * runs then see compiled code, as a long-running node does (a cold run spent a third of its CPU in C2).
+     */
+    private void warmUp(FlowRun runner, Shape shape, Topology topology) throws Exception {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        for (int round = 1; round <= WARMUP_ROUNDS; round++) {
+            err.println("ordo bench " + scenario.key + ": warm-up round " + round + " (not reported)");
+            long compiledBefore = jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+            long start = System.nanoTime();
+            runner.run(new RunSpec("warm-up", shape, new Load.BurnDown(Math.max(1, options.warmupSteps() / shape.steps())), topology, 0));
+            double wallMillis = (System.nanoTime() - start) / 1e6;
+            if (!jit.isCompilationTimeMonitoringSupported()) {
+                return;
+            }
+            double share = (jit.getTotalCompilationTime() - compiledBefore) / wallMillis;
+            err.printf(Locale.ROOT, "ordo bench %s: warm-up round %d: JIT compiling %.0f%% of the time%n", scenario.key, round, 100 * share);
+            if (share < QUIET_JIT_SHARE) {
+                return;
+            }
+        }
     }
 
     /** The runs of the scenario (the report adds its steady run once the burn-down has measured the maximum). */

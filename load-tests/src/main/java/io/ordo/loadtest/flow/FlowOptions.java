@@ -27,8 +27,8 @@ import java.util.Locale;
  * @param latencyTasks latency: tasks run one at a time
  * @param namespace    the benchmark namespace
  * @param ceilingSeconds measured seconds of each raw-SQL ceiling figure (before and after the runs)
- * @param warmupSteps  steps of a burn-down per shape run first and not reported, so that the JIT has compiled the
- *                     nodes' code before anything is measured (0: none)
+ * @param warmupSteps  steps of each warm-up burn-down per shape, run first and not reported, until the JIT has
+ *                     compiled the nodes' code (0: none)
  * @param out          where the JSON lines also go
  */
 record FlowOptions(int tasks, int steps, double rate, int seconds, int submitters, List<Shape> shapes, Topology topology,
@@ -79,7 +79,7 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
         int latencyTasks = 200;
         String namespace = "bench";
         int ceilingSeconds = 5;
-        int warmupSteps = 5000;
+        int warmupSteps = 20_000;
         Path out = Path.of("target", "bench",
                 scenario + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".jsonl");
         for (int i = 0; i < args.length; i++) {
@@ -132,7 +132,8 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
                   --sleep-ms LIST         what the handler does: 0 is a no-op, else it sleeps that long (default 0)
                   --namespace NAME        the benchmark namespace (default bench)
                   --ceiling-seconds N     seconds each raw-SQL ceiling figure is measured, before and after (default 5)
-                  --warmup-steps N        steps per shape burnt down first, not reported, to warm the JIT (default 5,000)
+                  --warmup-steps N        steps per warm-up round and shape, burnt down first and not reported, until the JIT
+                                          is quiet (at most 4 rounds; default 20,000; 0: no warm-up)
                   --out FILE              also write the JSON lines here (default target/bench/%s-<time>.jsonl)
                 """.formatted(scenario);
     }
