@@ -45,6 +45,7 @@ public final class Database implements AutoCloseable {
         config.addDataSourceProperty("ApplicationName", settings.applicationName());
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
         config.addDataSourceProperty("tcpKeepAlive", "true");
+        config.addDataSourceProperty("socketFactory", PromptSocketFactory.class.getName());
         this.dataSource = new HikariDataSource(config);
         this.dsl = DSL.using(dataSource, SQLDialect.POSTGRES, jooqSettings());
     }
@@ -110,6 +111,7 @@ public final class Database implements AutoCloseable {
         }
         props.setProperty("ApplicationName", settings.applicationName() + ":" + purpose);
         props.setProperty("tcpKeepAlive", "true");
+        props.setProperty("socketFactory", PromptSocketFactory.class.getName());
         return DriverManager.getConnection(settings.jdbcUrl(), props);
     }
 
