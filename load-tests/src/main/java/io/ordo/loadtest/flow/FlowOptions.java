@@ -133,7 +133,7 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
                   --namespace NAME        the benchmark namespace (default bench)
                   --ceiling-seconds N     seconds each raw-SQL ceiling figure is measured, before and after (default 5)
                   --warmup-steps N        steps per warm-up round and shape, burnt down first and not reported, until the JIT
-                                          is quiet (at most 4 rounds; default 20,000; 0: no warm-up)
+                                          is quiet (at most 6 rounds; default 20,000; 0: no warm-up)
                   --out FILE              also write the JSON lines here (default target/bench/%s-<time>.jsonl)
                 """.formatted(scenario);
     }

@@ -122,11 +122,11 @@ public final class FlowRun {
                 }
                 case Load.Steady s -> {
                     transactionsBefore = transactions(settings);
-                    long total = Math.round(s.rate() * s.duration().toNanos() / 1e9);
+                    long total = s.saturate() ? Long.MAX_VALUE : Math.round(s.rate() * s.duration().toNanos() / 1e9);
                     AtomicReference<Double> lag = new AtomicReference<>(0.0);
                     Thread submitter = Thread.ofPlatform().name("bench-submit").start(() -> lag.set(
                             submitSteady(settings, spec, s, total, offered)));
-                    try (Monitor monitor = monitor(settings, afterTaskId, progress, () -> total)) {
+                    try (Monitor monitor = monitor(settings, afterTaskId, progress, s.saturate() ? offered::get : () -> total)) {
                         CpuAccount account = cpuAccount(monitor, prefix, cluster);
                         monitor.awaitFinished(() -> submitter.isAlive() ? Long.MAX_VALUE : offered.get(), STALL);
                         cpu = account.stop(monitor.connection());
@@ -183,7 +183,8 @@ public final class FlowRun {
 
     /**
      * Submits {@code total} tasks at {@code rate} per second through {@link TaskClient}, one per transaction, from a
-     * few threads sharing a pool. Returns how far behind its schedule the submission fell at worst, in ms.
+     * few threads sharing a pool (saturating: as fast as they can until the load's duration is over). Returns how far
+     * behind its schedule the submission fell at worst, in ms.
      */
     private double submitSteady(DatabaseSettings settings, RunSpec spec, Load.Steady load, long total, AtomicLong offered) {
         AtomicLong next = new AtomicLong();
@@ -191,20 +192,21 @@ public final class FlowRun {
         try (Database pool = Database.connect(settings.withMaxPoolSize(load.submitters()).withApplicationName("ordo-bench-submit"))) {
             TaskClient client = new TaskClient(pool.dsl());
             long start = System.nanoTime() + 20_000_000;
-            double interval = 1e9 / load.rate();
+            long end = start + load.duration().toNanos();
+            double interval = load.saturate() ? 0 : 1e9 / load.rate();
             List<Thread> threads = new ArrayList<>();
             for (int i = 0; i < load.submitters(); i++) {
                 threads.add(Thread.ofPlatform().name("bench-submit-" + i).start(() -> {
                     while (true) {
                         long ticket = next.getAndIncrement();
-                        if (ticket >= total) {
+                        if (ticket >= total || (load.saturate() && System.nanoTime() - end > 0)) {
                             return;
                         }
                         long due = start + (long) (ticket * interval);
                         long wait = due - System.nanoTime();
                         if (wait > 0) {
                             LockSupport.parkNanos(wait);
-                        } else {
+                        } else if (!load.saturate()) {
                             worstLagNanos.accumulateAndGet(-wait, Math::max);
                         }
                         client.submit(namespace, spec.shape().template(), spec.context());
