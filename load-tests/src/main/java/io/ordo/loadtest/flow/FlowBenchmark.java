@@ -385,12 +385,15 @@ public final class FlowBenchmark {
             RunSpec s = r.spec();
             if (s.load() instanceof Load.BurnDown && s.shape() == Shape.ONE) {
                 target(out, "burn-down 1-step tasks/s >= 10% of claim+delete ceiling", 100 * ceiling.ratio(r.tasksPerSecond()), 10, true, "%");
-                target(out, "transactions per 1-step task at saturation <= 1.5", r.transactionsPerTask(), 1.5, false, "");
+                target(out, "transactions per 1-step task, burn-down (one submission transaction) <= 1.5", r.transactionsPerTask(), 1.5,
+                        false, "");
             } else if (s.load() instanceof Load.BurnDown && s.shape() == Shape.FANOUT) {
                 target(out, "fan-out 1->10->1 steps/s >= 20% of claim+delete ceiling", 100 * ceiling.ratio(r.stepsPerSecond()), 20, true, "%");
             } else if (s.load() instanceof Load.Steady st && st.saturate()) {
                 out.printf(Locale.ROOT, "  %-72s %,10.0f/s%n", "maximum throughput, one task per submission (measured, no target)",
                         r.tasksPerSecond());
+                target(out, "transactions per 1-step task at saturation, submissions included <= 1.5", r.transactionsPerTask(), 1.5,
+                        false, "");
             } else if (s.load() instanceof Load.Steady) {
                 target(out, "at half the maximum throughput, submit->first step start p99 <= 25 ms",
                         RunResult.millis(r.firstStartMicros(), 99), 25, false, " ms");
