@@ -390,7 +390,7 @@ public final class FlowBenchmark {
             } else if (s.load() instanceof Load.BurnDown && s.shape() == Shape.FANOUT) {
                 target(out, "fan-out 1->10->1 steps/s >= 20% of claim+delete ceiling", 100 * ceiling.ratio(r.stepsPerSecond()), 20, true, "%");
             } else if (s.load() instanceof Load.Steady st && st.saturate()) {
-                out.printf(Locale.ROOT, "  %-72s %,10.0f/s%n", "maximum throughput, one task per submission (measured, no target)",
+                out.printf(Locale.ROOT, "  %-80s %,10.0f/s%n", "maximum throughput, one task per submission (measured, no target)",
                         r.tasksPerSecond());
                 target(out, "transactions per 1-step task at saturation, submissions included <= 1.5", r.transactionsPerTask(), 1.5,
                         false, "");
@@ -405,7 +405,7 @@ public final class FlowBenchmark {
 
     private static void target(PrintStream out, String what, double value, double limit, boolean atLeast, String unit) {
         boolean met = atLeast ? value >= limit : value <= limit;
-        out.printf(Locale.ROOT, "  %-72s %10.2f%s  %s%n", what, value, unit, met ? "met" : "MISSED");
+        out.printf(Locale.ROOT, "  %-80s %10.2f%s  %s%n", what, value, unit, met ? "met" : "MISSED");
     }
 
     private static String quad(Histogram h) {
