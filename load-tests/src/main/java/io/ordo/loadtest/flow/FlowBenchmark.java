@@ -97,6 +97,14 @@ public final class FlowBenchmark {
         }
     }
 
+    /**
+     * Runs a scenario on {@code bench} (a pool of at least {@value Ceiling#THREADS} + 4 connections), its JSON lines and
+     * table to {@code out}, progress to {@code err}; returns the exit code. For tests and tools that bring their database.
+     */
+    public static int run(Scenario scenario, String[] args, BenchDatabase bench, PrintStream out, PrintStream err) throws Exception {
+        return new FlowBenchmark(scenario, FlowOptions.parse(scenario.key, args), bench, err).runAll(out);
+    }
+
     private static void usage(Scenario scenario, PrintStream out) {
         String own = switch (scenario) {
             case BURN_DOWN -> "  --tasks N               tasks submitted up front (default 50,000)\n";
