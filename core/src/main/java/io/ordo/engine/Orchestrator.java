@@ -93,11 +93,7 @@ public final class Orchestrator implements AutoCloseable {
             try {
                 int read = pass.runOnce();
                 errorBackoff = Duration.ofMillis(50);
-                if (read == 0) {
-                    idle.idle();
-                } else {
-                    idle.busy();
-                }
+                idle.afterRead(read, settings.batchSize());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

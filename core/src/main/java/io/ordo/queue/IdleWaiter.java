@@ -38,6 +38,22 @@ public final class IdleWaiter {
         current = RECHECK.compareTo(min) < 0 ? RECHECK : min;
     }
 
+    /**
+     * Call after every read of up to {@code asked} messages that returned {@code read}: a full read goes straight on
+     * ({@link #busy()}); a short one drained the queue, so it waits {@link #RECHECK} (or for a wake-up) rather than
+     * reading an empty queue at once; an empty one waits the current backoff ({@link #idle()}).
+     */
+    public void afterRead(int read, int asked) throws InterruptedException {
+        if (read == 0) {
+            idle();
+        } else {
+            busy();
+            if (read < asked) {
+                idle();
+            }
+        }
+    }
+
     /** Call after an empty read: waits for a wake-up or the current backoff. Returns whether it was woken. */
     public boolean idle() throws InterruptedException {
         boolean woken = signal.await(current);

@@ -25,6 +25,23 @@ class IdleWaiterTest {
     }
 
     @Test
+    void a_full_read_goes_on_at_once_a_short_one_waits_the_recheck_and_an_empty_one_backs_off() throws InterruptedException {
+        WakeSignal signal = new WakeSignal();
+        IdleWaiter idle = new IdleWaiter(signal, Duration.ofMillis(8), Duration.ofMillis(40));
+        signal.signal(); // a full read must not consume a pending wake-up: it does not wait at all
+        idle.afterRead(50, 50);
+        assertThat(idle.currentBackoff()).isEqualTo(IdleWaiter.RECHECK);
+        assertThat(signal.await(Duration.ZERO)).as("the wake-up is still pending").isTrue();
+
+        idle.afterRead(3, 50); // drained: waited RECHECK for a wake-up that did not come, then doubled
+        assertThat(idle.currentBackoff()).isEqualTo(IdleWaiter.RECHECK.multipliedBy(2));
+
+        idle.afterRead(0, 50);
+        idle.afterRead(0, 50);
+        assertThat(idle.currentBackoff()).isEqualTo(Duration.ofMillis(8));
+    }
+
+    @Test
     void a_wake_up_ends_the_wait_and_resets_the_backoff_to_min() throws InterruptedException {
         WakeSignal signal = new WakeSignal();
         IdleWaiter idle = new IdleWaiter(signal, Duration.ofMillis(5), Duration.ofSeconds(60));

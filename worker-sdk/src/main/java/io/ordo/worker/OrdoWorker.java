@@ -380,11 +380,7 @@ public final class OrdoWorker implements AutoCloseable {
                 dispatch(step);
             }
             try {
-                if (read.isEmpty()) {
-                    idle.idle();
-                } else {
-                    idle.busy();
-                }
+                idle.afterRead(read.size(), wanted);
             } catch (InterruptedException e) {
                 return;
             }
