@@ -201,6 +201,11 @@ begin
 end
 $$;
 
+-- Consumers now re-check a queue 1 ms after it ran dry (IdleWaiter): the description of poll_interval_min says so.
+update ordo.config_key
+set description = 'wait between polls of an idle queue, doubling up to the max; right after work, consumers re-check from 1 ms'
+where pattern = 'queue.poll_interval_min';
+
 -- ordo.send for the orchestration queue, in static SQL: planned once per session, where ordo.send plans its idle check
 -- (a statement on the queue's partition) at every call. Notifies first, so that the new message does not count.
 create function ordo.send_orchestration(message jsonb, headers jsonb default null, priority integer default 0)

@@ -45,7 +45,7 @@ public final class ConfigKeys {
     public static final String DLQ_RETENTION_BATCH = "dlq.retention_batch";
 
     public static final List<ConfigKey> ALL = List.of(
-            duration(POLL_INTERVAL_MIN, 1, 60_000, "shortest wait between polls of an idle queue", Duration.ofMillis(50)),
+            duration(POLL_INTERVAL_MIN, 1, 60_000, "wait between polls of an idle queue, doubling up to the max; right after work, consumers re-check from 1 ms", Duration.ofMillis(50)),
             duration(POLL_INTERVAL_MAX, 1, 300_000, "longest wait between polls of an idle queue", Duration.ofSeconds(2)),
             duration(QUEUE_STATS_REFRESH_INTERVAL, 100, 3_600_000, "how often the leader refreshes queue statistics", Duration.ofSeconds(5)),
             integer(ORCHESTRATOR_BATCH_SIZE, 1, 10_000, "messages an orchestrator reads per batch", 100),
