@@ -12,6 +12,7 @@ import org.jooq.DSLContext;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -106,7 +107,7 @@ final class Effects {
                 sql.append(";\n");
             }
             sql.append(statement);
-            binds.addAll(java.util.Arrays.asList(values));
+            binds.addAll(Arrays.asList(values));
         }
 
         void execute(DSLContext tx) {
@@ -116,7 +117,7 @@ final class Effects {
         }
     }
 
-    private static void updateSteps(Writes tx, Collection<TaskState> tasks) {
+    private static void updateSteps(Writes writes, Collection<TaskState> tasks) {
         List<StepState> dirty = tasks.stream().flatMap(t -> t.steps.stream()).filter(s -> s.dirty).toList();
         if (dirty.isEmpty()) {
             return;
@@ -147,7 +148,7 @@ final class Effects {
             enqueued[i] = s.enqueuedNow;
             completed[i] = s.completedNow;
         }
-        tx.add("""
+        writes.add("""
                 update ordo.step s
                 set status = u.status, attempt = u.attempt, pending_deps = u.pending_deps,
                     result = coalesce(u.result, s.result), last_error = u.last_error, errors = u.errors, msg_id = u.msg_id,
@@ -163,7 +164,7 @@ final class Effects {
                 id, status, attempt, pendingDeps, result, lastError, errors, msgId, retryDelay, enqueued, completed);
     }
 
-    private static void updateTasks(Writes tx, Collection<TaskState> tasks) {
+    private static void updateTasks(Writes writes, Collection<TaskState> tasks) {
         int n = tasks.size();
         if (n == 0) {
             return;
@@ -188,7 +189,7 @@ final class Effects {
             trace[i] = t.traceContext == null ? t.stepTraceContext : null; // a task without a trace gets the first pass's
             i++;
         }
-        tx.add("""
+        writes.add("""
                 update ordo.task t
                 set status = u.status, steps_complete = u.steps_complete, error = coalesce(u.error, t.error),
                     completed_at = case when u.finished then now() else t.completed_at end,
@@ -201,7 +202,7 @@ final class Effects {
                 id, status, stepsComplete, error, finished, dirty, token, trace);
     }
 
-    private void insertTransitions(Writes tx, String actor) {
+    private void insertTransitions(Writes writes, String actor) {
         int n = transitions.size();
         if (n == 0) {
             return;
@@ -223,7 +224,7 @@ final class Effects {
             attempt[i] = t.attempt();
             detail[i] = t.detail();
         }
-        tx.add("""
+        writes.add("""
                 insert into ordo.transition (task_id, step_id, step_name, from_state, to_state, attempt, actor, detail)
                 select u.task_id, u.step_id, u.step_name, u.from_state, u.to_state, u.attempt, ?, u.detail
                 from unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::jsonb[])

@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -338,7 +339,7 @@ final class OrchestrationPass {
         List<Record> rows = lockedRows != null ? lockedRows : tx.fetch(TASK_SELECT + "where t.id = any (?::bigint[]) order by t.id for update of t",
                 (Object) claim.tokens.keySet().toArray(Long[]::new));
         Map<Long, TaskState> tasks = new LinkedHashMap<>();
-        Set<String> saturated = new java.util.HashSet<>();
+        Set<String> saturated = new HashSet<>();
         for (Record r : rows) {
             long id = r.get(0, Long.class);
             if (!claim.tokens.containsKey(id)) {
