@@ -37,30 +37,13 @@ final class Effects {
 
     void flush(DSLContext tx, Collection<TaskState> tasks, List<Long> processedMessages, String actor) {
         QueueClient queue = new QueueClient(tx);
-        for (var e : enqueues.entrySet()) {
-            List<String> bodies = new ArrayList<>();
-            List<String> headers = new ArrayList<>();
-            List<Integer> priorities = new ArrayList<>();
-            for (Object[] pair : e.getValue()) {
-                TaskState t = (TaskState) pair[0];
-                StepState s = (StepState) pair[1];
-                bodies.add(Json.write(Map.of("task_id", t.id, "step_id", s.id, "attempt", s.attempt,
-                        "handler", s.handler, "step", s.name)));
-                headers.add(t.stepTraceContext == null ? null : "{\"trace_context\":" + t.stepTraceContext + "}");
-                priorities.add(t.priority);
-            }
-            List<Long> ids = new ArrayList<>(queue.sendBatch("ns_" + e.getKey(), bodies, headers, Duration.ZERO, priorities));
-            ids.sort(null); // ids come from one sequence in insertion order
-            for (int i = 0; i < ids.size(); i++) {
-                ((StepState) e.getValue().get(i)[1]).msgId = ids.get(i);
-            }
-        }
         for (var e : cancelledMessages.entrySet()) {
             queue.delete("ns_" + e.getKey(), e.getValue());
         }
         // the bulk of the pass's writes go in one round trip: the statements are sent together, with one sync
         Writes writes = new Writes();
-        updateSteps(writes, tasks);
+        notifyIdleQueues(writes);
+        updateSteps(writes, tasks, stepMessages());
         updateTasks(writes, tasks);
         insertTransitions(writes, actor);
         if (!processedMessages.isEmpty()) {
@@ -97,6 +80,40 @@ final class Effects {
         }
     }
 
+    /** The namespace queues that get steps, notified first if idle: their consumers may be waiting (what ordo.send_batch does). */
+    private void notifyIdleQueues(Writes writes) {
+        if (!enqueues.isEmpty()) {
+            writes.add("select ordo.notify_if_idle(q.queue_name) from ordo.queue q where q.queue_name = any (?::text[]) and q.notify",
+                    (Object) enqueues.keySet().stream().map(ns -> "ns_" + ns).toArray(String[]::new));
+        }
+    }
+
+    /** The step messages to send, in the order the steps became ready; null when there are none. */
+    private Object[] stepMessages() {
+        int n = enqueues.values().stream().mapToInt(List::size).sum();
+        if (n == 0) {
+            return null;
+        }
+        String[] queues = new String[n];
+        String[] bodies = new String[n];
+        String[] headers = new String[n];
+        Integer[] priorities = new Integer[n];
+        int i = 0;
+        for (var e : enqueues.entrySet()) {
+            for (Object[] pair : e.getValue()) {
+                TaskState t = (TaskState) pair[0];
+                StepState s = (StepState) pair[1];
+                queues[i] = "ns_" + e.getKey();
+                bodies[i] = Json.write(Map.of("task_id", t.id, "step_id", s.id, "attempt", s.attempt, "handler", s.handler,
+                        "step", s.name));
+                headers[i] = t.stepTraceContext == null ? null : "{\"trace_context\":" + t.stepTraceContext + "}";
+                priorities[i] = t.priority;
+                i++;
+            }
+        }
+        return new Object[]{queues, bodies, headers, priorities};
+    }
+
     /** Statements sent to the server together, as one multi-statement query: one round trip for all of them. */
     private static final class Writes {
         private final StringBuilder sql = new StringBuilder();
@@ -117,7 +134,12 @@ final class Effects {
         }
     }
 
-    private static void updateSteps(Writes writes, Collection<TaskState> tasks) {
+    /**
+     * Writes the changed steps; {@code messages} (queues, bodies, headers, priorities, or null) are the step messages,
+     * inserted by the same statement, which gives each enqueued step its message id. A queue that does not exist
+     * fails the statement (ordo.queue_settings raises), so no step is ever enqueued without its message.
+     */
+    private static void updateSteps(Writes writes, Collection<TaskState> tasks, Object[] messages) {
         List<StepState> dirty = tasks.stream().flatMap(t -> t.steps.stream()).filter(s -> s.dirty).toList();
         if (dirty.isEmpty()) {
             return;
@@ -148,10 +170,11 @@ final class Effects {
             enqueued[i] = s.enqueuedNow;
             completed[i] = s.completedNow;
         }
-        writes.add("""
+        String update = """
                 update ordo.step s
                 set status = u.status, attempt = u.attempt, pending_deps = u.pending_deps,
-                    result = coalesce(u.result, s.result), last_error = u.last_error, errors = u.errors, msg_id = u.msg_id,
+                    result = coalesce(u.result, s.result), last_error = u.last_error, errors = u.errors,
+                    msg_id = %s,
                     next_attempt_at = case when u.retry_delay_ms is null then s.next_attempt_at
                                            else now() + u.retry_delay_ms * interval '1 millisecond' end,
                     enqueued_at = case when u.enqueued then now() else s.enqueued_at end,
@@ -160,8 +183,30 @@ final class Effects {
                 from unnest(?::bigint[], ?::text[], ?::int[], ?::int[], ?::jsonb[], ?::jsonb[], ?::jsonb[], ?::bigint[],
                             ?::bigint[], ?::boolean[], ?::boolean[])
                      as u(id, status, attempt, pending_deps, result, last_error, errors, msg_id, retry_delay_ms, enqueued, completed)
-                where s.id = u.id""",
-                id, status, attempt, pendingDeps, result, lastError, errors, msgId, retryDelay, enqueued, completed);
+                %s
+                where s.id = u.id""";
+        Object[] columns = {id, status, attempt, pendingDeps, result, lastError, errors, msgId, retryDelay, enqueued, completed};
+        if (messages == null) {
+            writes.add(update.formatted("u.msg_id", ""), columns);
+            return;
+        }
+        // what ordo.send_batch does for each queue: one visibility time for the batch, less the priority's head start
+        String send = """
+                with sent as (
+                    insert into ordo.message (queue_name, vt, message, headers)
+                    select e.queue, (select clock_timestamp())
+                                    - e.priority * coalesce(q.priority_step, (ordo.queue_settings(e.queue)).priority_step),
+                           e.body, e.headers
+                    from unnest(?::text[], ?::jsonb[], ?::jsonb[], ?::int[]) with ordinality as e(queue, body, headers, priority, ord)
+                    left join ordo.queue q on q.queue_name = e.queue
+                    order by e.ord
+                    returning msg_id, (message ->> 'step_id')::bigint as step_id
+                )
+                """;
+        Object[] binds = new Object[messages.length + columns.length];
+        System.arraycopy(messages, 0, binds, 0, messages.length);
+        System.arraycopy(columns, 0, binds, messages.length, columns.length);
+        writes.add(send + update.formatted("coalesce(sent.msg_id, u.msg_id)", "left join sent on sent.step_id = u.id"), binds);
     }
 
     private static void updateTasks(Writes writes, Collection<TaskState> tasks) {

@@ -122,6 +122,43 @@ class QueueSemanticsTest {
         assertThat(m.oldestAge()).isNotNull();
     }
 
+    /**
+     * The queue statements are planned once per session (V11): whatever the statistics say, a read walks the
+     * (vt, msg_id) index and never scans the queue. Counted with the transaction's own table statistics, on a
+     * queue analysed while empty and then filled, over more calls than it takes PostgreSQL to switch to a
+     * generic plan.
+     */
+    @Test
+    void reads_of_a_queue_analysed_while_empty_walk_its_index_and_never_scan_it() throws Exception {
+        queue.createQueue("stale_stats");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("analyze ordo.q_stale_stats");
+            c.setAutoCommit(false);
+            st.execute("insert into ordo.message (queue_name, message) select 'stale_stats', jsonb_build_object('i', i)"
+                    + " from generate_series(1, 20000) i");
+            int taken = 0;
+            for (int i = 0; i < 10; i++) {
+                ResultSet rs = st.executeQuery("select count(*) from ordo.read('stale_stats', 30, 10)");
+                rs.next();
+                taken += rs.getInt(1);
+                rs = st.executeQuery("select count(*) from ordo.lock_batch('stale_stats', 10)");
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(10);
+                rs = st.executeQuery("select count(*) from ordo.pop('stale_stats', 10)");
+                rs.next();
+                taken += rs.getInt(1);
+                st.execute("select ordo.notify_if_idle('stale_stats')");
+            }
+            assertThat(taken).isEqualTo(200);
+            ResultSet rs = st.executeQuery("select seq_scan, idx_scan from pg_stat_xact_user_tables"
+                    + " where schemaname = 'ordo' and relname = 'q_stale_stats'");
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getLong("seq_scan")).as("sequential scans of the queue").isZero();
+            assertThat(rs.getLong("idx_scan")).as("index scans of the queue").isGreaterThanOrEqualTo(40);
+            c.rollback();
+        }
+    }
+
     @Test
     void dropping_archive_partitions_removes_exactly_the_days_before_the_cutoff() throws Exception {
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
