@@ -84,7 +84,7 @@ public final class StandardDuties {
             for (String partition : partitions) {
                 // partition names are q_<queue> with queue names of [a-z0-9_]: nothing to quote
                 if (partition.matches("q_[a-z][a-z0-9_]*")) {
-                    dsl.execute("vacuum (analyze) ordo." + partition + " (queue_name, msg_id, vt)");
+                    dsl.execute("vacuum (analyze, truncate false, parallel 0) ordo." + partition + " (queue_name, msg_id, vt)");
                 }
             }
         });

@@ -65,7 +65,9 @@ public final class TestDatabase implements AutoCloseable {
         if (password != null) {
             props.setProperty("password", password);
         }
-        String url = settings.jdbcUrl().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
+        // another user replaces the URL's; without one, the URL's own user stays (an embedded server's URL carries it)
+        String url = user == null ? settings.jdbcUrl()
+                : settings.jdbcUrl().replaceAll("([?&])user=[^&]*&?", "$1").replaceAll("[?&]$", "");
         return DriverManager.getConnection(url, props);
     }
 

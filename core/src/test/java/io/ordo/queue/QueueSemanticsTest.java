@@ -36,6 +36,25 @@ class QueueSemanticsTest {
         queue = new QueueClient(database.dsl());
     }
 
+    /**
+     * Vacuum never truncates a queue partition (V12): truncation takes an ACCESS EXCLUSIVE lock that would stop every
+     * reader and writer of every queue while it lasts, and a drained queue is exactly the table it truncates.
+     */
+    @Test
+    void vacuum_of_a_drained_queue_keeps_its_pages_instead_of_locking_it_to_truncate_them() {
+        queue.createQueue("drained");
+        queue.dsl().fetch("select ordo.send_batch('drained', array(select '{}'::jsonb from generate_series(1, 5000)))");
+        long pages = queue.dsl().fetchOne("select pg_relation_size('ordo.q_drained')").get(0, Long.class);
+        queue.dsl().execute("delete from ordo.q_drained");
+        queue.dsl().execute("vacuum ordo.q_drained");
+        assertThat(pages).as("pages of the full partition").isPositive();
+        assertThat(queue.dsl().fetchOne("select pg_relation_size('ordo.q_drained')").get(0, Long.class))
+                .as("pages of the drained partition after vacuum").isEqualTo(pages);
+        assertThat(queue.dsl().fetch("select c.relname from ordo.queue q join pg_class c on c.oid = ('ordo.q_' || q.queue_name)::regclass"
+                        + " where not coalesce('vacuum_truncate=false' = any (c.reloptions), false)").getValues(0, String.class))
+                .as("queue partitions that vacuum may truncate, those created before V12 included").isEmpty();
+    }
+
     @Test
     void read_message_stays_invisible_until_its_vt_then_returns_with_read_count_plus_one() {
         queue.createQueue("vt_basic");
