@@ -357,11 +357,16 @@ final class OrchestrationPass {
                 saturated.add(r.get(1, String.class));
             }
         }
+        // The steps are read without row locks: the task's lock serializes every writer of its steps but the worker
+        // functions, and those touch only steps that have a message (enqueued, in progress). The pass writes such a
+        // step only to cancel it when its task fails, and deletes its message first, which waits for a read in progress.
+        // Locking every step of every task a pass touches cost a locked tuple and a WAL record per row (four rows per
+        // step in a fan-out).
         for (Record r : tx.fetch("""
                 select id, task_id, name, handler, depends_on, pending_deps, status, attempt, max_attempts,
                        backoff_initial_ms, backoff_multiplier, backoff_max_ms, backoff_jitter, timeout_ms,
                        msg_id, errors::text, last_error::text, started_at
-                from ordo.step where task_id = any (?::bigint[]) order by id for update""",
+                from ordo.step where task_id = any (?::bigint[]) order by id""",
                 (Object) tasks.keySet().toArray(Long[]::new))) {
             StepState s = new StepState(r.get(0, Long.class), r.get(2, String.class), r.get(3, String.class),
                     r.get(4, String[].class), r.get(5, Integer.class), r.get(6, String.class), r.get(7, Integer.class),
