@@ -1,22 +1,21 @@
--- Messages looked up by id are found through the queue partition's primary key, whatever the planner thinks of the
--- queue's size.
+-- Messages looked up by id are planned for the ids at hand.
 --
--- For msg_id = any (ids), PostgreSQL weighs one descent of the primary key per id against one walk of the whole
--- (vt, msg_id) index, and with the statistics of a queue that grew or drained since it was analysed, or with a plan
--- a session keeps from when its queue was small, it takes the walk. In fan-out burn-downs on PostgreSQL 15
--- (auto_explain, load-tests/RESULTS.md): ordo.complete_steps read 2,530 index pages to lock and delete the messages
--- of 49 steps (4.4 ms, half of its time), the orchestrator's delete of the 200 messages of a pass read 6,000 pages
--- (14.8 ms), and a plan made for the ids at hand still chose the walk (9.7 ms for 40). Runs where a session had
--- planned that way were half as fast as the others, on the same code.
+-- A session keeps a generic plan of a statement it runs often (PL/pgSQL statements, prepared statements), made for
+-- an array of ids of unknown length and for the queue as it was then. For msg_id = any (ids) PostgreSQL weighs one
+-- descent of the primary key per id against one walk of the whole (vt, msg_id) index, and a plan made while the queue
+-- was small takes the walk and keeps it once the queue holds thousands of messages. In fan-out burn-downs on
+-- PostgreSQL 15 (auto_explain, load-tests/RESULTS.md): ordo.complete_steps read 2,530 index pages to lock and delete
+-- the messages of 49 steps (4.4 ms, half of its time), and the orchestrator's delete of the 200 messages of a pass
+-- read 6,000 (14.8 ms); runs where a session had planned that way were half as fast. Planned for the ids at hand,
+-- the statements use the primary key in most runs; with statistics far behind the queue's size the planner can
+-- still prefer the walk (seen once: 9.7 ms for 40 ids), which only statistics that follow the queue can cure.
 --
--- The lookups are now joins with the ids: each id is one probe of an index, and a probe of the (vt, msg_id) index by
--- msg_id would walk all of it, so the primary key is chosen on any queue large enough for the choice to matter.
--- 1. ordo.complete_steps locks and deletes its messages that way, on the queue's partition, planned at each call.
---    Its checks, locking order, results, errors and grants are unchanged (CREATE OR REPLACE keeps the grants; it says
---    SECURITY DEFINER again, see V4).
--- 2. ordo.delete (which orchestrators now delete their processed messages with), ordo.archive and ordo.set_vt (which
---    extend_steps uses) do the same, planned at each call; ordo.release_steps plans at each call. Same arguments,
---    results and errors.
+-- 1. ordo.complete_steps locks and deletes its messages with statements on the queue's partition, planned at each
+--    call for its ids. Its checks, locking order, results, errors and grants are unchanged (CREATE OR REPLACE keeps
+--    the grants; it says SECURITY DEFINER again, see V4).
+-- 2. The functions that look messages up by id (ordo.delete, which orchestrators now delete their processed messages
+--    with, ordo.archive, ordo.set_vt, which extend_steps uses, and ordo.release_steps) plan every statement at each
+--    call.
 
 create or replace function ordo.complete_steps(namespace text, results jsonb[])
     returns integer
@@ -56,8 +55,7 @@ begin
             using errcode = '42501';
     end if;
     -- messages first, then steps: the order read_steps locks them in
-    execute format('select 1 from ordo.%I m join unnest($1) x(id) on m.msg_id = x.id order by m.msg_id for update of m',
-                   'q_' || v_queue)
+    execute format('select 1 from ordo.%I where msg_id = any ($1) order by msg_id for update', 'q_' || v_queue)
         using array(select (r ->> 'msg_id')::bigint from unnest(results) r);
     -- every message but those of a step that was redelivered meanwhile (its new attempt is running)
     v_done := array(
@@ -66,7 +64,7 @@ begin
         left join ordo.step s on s.id = (r ->> 'step_id')::bigint
         where not coalesce(s.msg_id = (r ->> 'msg_id')::bigint and s.attempt > (r ->> 'attempt')::integer
                            and s.status in ('enqueued', 'in_progress'), false));
-    execute format('delete from ordo.%I m using unnest($1) x(id) where m.msg_id = x.id', 'q_' || v_queue) using v_done;
+    execute format('delete from ordo.%I where msg_id = any ($1)', 'q_' || v_queue) using v_done;
     -- what ordo.send_batch('orchestration', ...) does, without its checks of arguments built right here
     v_now := clock_timestamp(); -- a value, so that the visibility bound is an index condition (see V9)
     if (select q.notify from ordo.queue q where q.queue_name = 'orchestration')
@@ -84,62 +82,7 @@ begin
 end
 $$;
 
-create or replace function ordo.delete(queue text, msg_ids bigint[])
-    returns setof bigint
-    language plpgsql
-    set plan_cache_mode = force_custom_plan as
-$$
-begin
-    perform ordo.queue_settings(queue);
-    return query
-        delete from ordo.message m
-        using unnest(msg_ids) x(id)
-        where m.queue_name = queue and m.msg_id = x.id
-        returning m.msg_id;
-end
-$$;
-
-create or replace function ordo.archive(queue text, msg_ids bigint[])
-    returns setof bigint
-    language plpgsql
-    set plan_cache_mode = force_custom_plan as
-$$
-begin
-    perform ordo.queue_settings(queue);
-    if to_regclass('ordo.' || ordo.daily_partition_name('archive', (now() at time zone 'utc')::date)) is null then
-        perform ordo.ensure_archive_partitions(1);
-    end if;
-    return query
-        with moved as (
-            delete from ordo.message m
-            using unnest(msg_ids) x(id)
-            where m.queue_name = queue and m.msg_id = x.id
-            returning m.*
-        )
-        insert into ordo.archive as a (queue_name, msg_id, read_ct, enqueued_at, vt, message, headers, archived_at)
-        select moved.queue_name, moved.msg_id, moved.read_ct, moved.enqueued_at, moved.vt, moved.message, moved.headers, now()
-        from moved
-        returning a.msg_id;
-end
-$$;
-
-create or replace function ordo.set_vt(queue text, msg_ids bigint[], vt double precision)
-    returns setof bigint
-    language plpgsql
-    set plan_cache_mode = force_custom_plan as
-$$
-begin
-    perform ordo.queue_settings(queue);
-    if set_vt.vt is null or set_vt.vt < 0 then
-        raise exception 'set_vt needs vt >= 0, got % (queue %)', set_vt.vt, queue using errcode = '22023';
-    end if;
-    return query
-        update ordo.message m
-        set vt = clock_timestamp() + make_interval(secs => set_vt.vt)
-        from unnest(msg_ids) x(id)
-        where m.queue_name = queue and m.msg_id = x.id
-        returning m.msg_id;
-end
-$$;
-
+alter function ordo.delete(text, bigint[]) set plan_cache_mode = force_custom_plan;
+alter function ordo.archive(text, bigint[]) set plan_cache_mode = force_custom_plan;
+alter function ordo.set_vt(text, bigint[], double precision) set plan_cache_mode = force_custom_plan;
 alter function ordo.release_steps(text, bigint[], integer[]) set plan_cache_mode = force_custom_plan;
