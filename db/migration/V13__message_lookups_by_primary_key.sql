@@ -8,18 +8,19 @@
 -- plan made for the ids at hand still chose the walk (9.7 ms for 40). Runs where a session had planned that way were
 -- half as fast as the others, on the same code.
 --
--- The lookups now also bound msg_id by the smallest and largest id looked up, and are planned at each call for the
--- ids at hand: the bounds make the primary key a short range scan, which the walk of the other index, whose first
--- column is vt, cannot match.
+-- The lookups now also bound msg_id by the smallest and largest id looked up, are planned at each call for the ids at
+-- hand, and may not scan the partition sequentially: the bounds make the primary key a short range scan, which the
+-- walk of the other index, whose first column is vt, cannot match, and a queue analysed when it held few messages
+-- (the leader analyses it when its dead rows outnumber the live ones) otherwise looks small enough to scan whole.
 -- 1. ordo.complete_steps locks and deletes its messages that way, on the queue's partition. Its checks, locking order,
 --    results, errors and grants are unchanged (CREATE OR REPLACE keeps the grants; it says SECURITY DEFINER again,
 --    see V4).
--- 2. ordo.delete, which orchestrators now delete their processed messages with, does the same. ordo.archive,
---    ordo.set_vt (which extend_steps uses) and ordo.release_steps plan every statement at each call.
+-- 2. ordo.delete, which orchestrators now delete their processed messages with, does the same. ordo.archive and
+--    ordo.set_vt (which extend_steps uses) plan at each call without sequential scans, ordo.release_steps at each call.
 
 create or replace function ordo.complete_steps(namespace text, results jsonb[])
     returns integer
-    language plpgsql security definer set search_path = ordo, pg_temp as
+    language plpgsql security definer set search_path = ordo, pg_temp set enable_seqscan = off as
 $$
 #variable_conflict use_column
 declare
@@ -92,7 +93,7 @@ $$;
 create or replace function ordo.delete(queue text, msg_ids bigint[])
     returns setof bigint
     language plpgsql
-    set plan_cache_mode = force_custom_plan as
+    set plan_cache_mode = force_custom_plan set enable_seqscan = off as
 $$
 declare
     v_lo bigint;
@@ -108,5 +109,7 @@ end
 $$;
 
 alter function ordo.archive(text, bigint[]) set plan_cache_mode = force_custom_plan;
+alter function ordo.archive(text, bigint[]) set enable_seqscan = off;
 alter function ordo.set_vt(text, bigint[], double precision) set plan_cache_mode = force_custom_plan;
+alter function ordo.set_vt(text, bigint[], double precision) set enable_seqscan = off;
 alter function ordo.release_steps(text, bigint[], integer[]) set plan_cache_mode = force_custom_plan;
