@@ -1,26 +1,25 @@
--- Messages looked up by id are found through the queue partition's primary key.
+-- Messages looked up by id are planned for the ids at hand.
 --
--- For msg_id = any (ids) PostgreSQL weighs one descent of the primary key per id against one walk of the whole
--- (vt, msg_id) index, and the two come out close: a plan a session keeps from when its queue was small, or one made
--- with statistics far behind the queue's size, takes the walk. In fan-out burn-downs on PostgreSQL 15 (auto_explain,
--- load-tests/RESULTS.md): ordo.complete_steps read 2,530 index pages to lock and delete the messages of 49 steps
--- (4.4 ms, half of its time), the orchestrator's delete of the 200 messages of a pass read 6,000 (14.8 ms), and a
--- plan made for the ids at hand still chose the walk (9.7 ms for 40). Runs where a session had planned that way were
--- half as fast as the others, on the same code.
+-- A session keeps a generic plan of a statement it runs often (PL/pgSQL statements, prepared statements), made for
+-- an array of ids of unknown length and for the queue as it was then. For msg_id = any (ids) PostgreSQL weighs one
+-- descent of the primary key per id against one walk of the whole (vt, msg_id) index, and a plan made while the queue
+-- was small takes the walk and keeps it once the queue holds thousands of messages. In fan-out burn-downs on
+-- PostgreSQL 15 (auto_explain, load-tests/RESULTS.md): ordo.complete_steps read 2,530 index pages to lock and delete
+-- the messages of 49 steps (4.4 ms, half of its time), and the orchestrator's delete of the 200 messages of a pass
+-- read 6,000 (14.8 ms); runs where a session had planned that way were half as fast. Planned for the ids at hand,
+-- the statements use the primary key in most runs; with statistics far behind the queue's size the planner can
+-- still prefer the walk (seen once: 9.7 ms for 40 ids), which only statistics that follow the queue can cure.
 --
--- The lookups now also bound msg_id by the smallest and largest id looked up, are planned at each call for the ids at
--- hand, and may not scan the partition sequentially: the bounds make the primary key a short range scan, which the
--- walk of the other index, whose first column is vt, cannot match, and a queue analysed when it held few messages
--- (the leader analyses it when its dead rows outnumber the live ones) otherwise looks small enough to scan whole.
--- 1. ordo.complete_steps locks and deletes its messages that way, on the queue's partition. Its checks, locking order,
---    results, errors and grants are unchanged (CREATE OR REPLACE keeps the grants; it says SECURITY DEFINER again,
---    see V4).
--- 2. ordo.delete, which orchestrators now delete their processed messages with, does the same. ordo.archive and
---    ordo.set_vt (which extend_steps uses) plan at each call without sequential scans, ordo.release_steps at each call.
+-- 1. ordo.complete_steps locks and deletes its messages with statements on the queue's partition, planned at each
+--    call for its ids. Its checks, locking order, results, errors and grants are unchanged (CREATE OR REPLACE keeps
+--    the grants; it says SECURITY DEFINER again, see V4).
+-- 2. The functions that look messages up by id (ordo.delete, which orchestrators now delete their processed messages
+--    with, ordo.archive, ordo.set_vt, which extend_steps uses, and ordo.release_steps) plan every statement at each
+--    call.
 
 create or replace function ordo.complete_steps(namespace text, results jsonb[])
     returns integer
-    language plpgsql security definer set search_path = ordo, pg_temp set enable_seqscan = off as
+    language plpgsql security definer set search_path = ordo, pg_temp as
 $$
 #variable_conflict use_column
 declare
@@ -30,9 +29,6 @@ declare
     v_sent integer;
     v_now timestamptz;
     v_done bigint[];
-    v_ids bigint[];
-    v_lo bigint;
-    v_hi bigint;
 begin
     perform ordo.authorize_worker(namespace);
     if results is null then
@@ -59,11 +55,8 @@ begin
             using errcode = '42501';
     end if;
     -- messages first, then steps: the order read_steps locks them in
-    v_ids := array(select (r ->> 'msg_id')::bigint from unnest(results) r);
-    select min(x), max(x) into v_lo, v_hi from unnest(v_ids) x;
-    execute format('select 1 from ordo.%I where msg_id = any ($1) and msg_id between $2 and $3 order by msg_id for update',
-                   'q_' || v_queue)
-        using v_ids, v_lo, v_hi;
+    execute format('select 1 from ordo.%I where msg_id = any ($1) order by msg_id for update', 'q_' || v_queue)
+        using array(select (r ->> 'msg_id')::bigint from unnest(results) r);
     -- every message but those of a step that was redelivered meanwhile (its new attempt is running)
     v_done := array(
         select (r ->> 'msg_id')::bigint
@@ -71,8 +64,7 @@ begin
         left join ordo.step s on s.id = (r ->> 'step_id')::bigint
         where not coalesce(s.msg_id = (r ->> 'msg_id')::bigint and s.attempt > (r ->> 'attempt')::integer
                            and s.status in ('enqueued', 'in_progress'), false));
-    execute format('delete from ordo.%I where msg_id = any ($1) and msg_id between $2 and $3', 'q_' || v_queue)
-        using v_done, v_lo, v_hi;
+    execute format('delete from ordo.%I where msg_id = any ($1)', 'q_' || v_queue) using v_done;
     -- what ordo.send_batch('orchestration', ...) does, without its checks of arguments built right here
     v_now := clock_timestamp(); -- a value, so that the visibility bound is an index condition (see V9)
     if (select q.notify from ordo.queue q where q.queue_name = 'orchestration')
@@ -90,26 +82,7 @@ begin
 end
 $$;
 
-create or replace function ordo.delete(queue text, msg_ids bigint[])
-    returns setof bigint
-    language plpgsql
-    set plan_cache_mode = force_custom_plan set enable_seqscan = off as
-$$
-declare
-    v_lo bigint;
-    v_hi bigint;
-begin
-    perform ordo.queue_settings(queue);
-    select min(x), max(x) into v_lo, v_hi from unnest(msg_ids) x;
-    return query
-        delete from ordo.message m
-        where m.queue_name = queue and m.msg_id = any (msg_ids) and m.msg_id between v_lo and v_hi
-        returning m.msg_id;
-end
-$$;
-
+alter function ordo.delete(text, bigint[]) set plan_cache_mode = force_custom_plan;
 alter function ordo.archive(text, bigint[]) set plan_cache_mode = force_custom_plan;
-alter function ordo.archive(text, bigint[]) set enable_seqscan = off;
 alter function ordo.set_vt(text, bigint[], double precision) set plan_cache_mode = force_custom_plan;
-alter function ordo.set_vt(text, bigint[], double precision) set enable_seqscan = off;
 alter function ordo.release_steps(text, bigint[], integer[]) set plan_cache_mode = force_custom_plan;

@@ -178,47 +178,6 @@ class QueueSemanticsTest {
         }
     }
 
-    /**
-     * Messages are deleted by id through the primary key (V13), also on a queue whose statistics say it is nearly
-     * empty: the leader analyses a queue when its dead rows outnumber the live ones, which is when it holds fewest,
-     * and a plan made with such statistics walked the whole (vt, msg_id) index for every batch of ids.
-     */
-    @Test
-    void deletes_by_id_use_the_primary_key_on_a_queue_analysed_when_it_held_few_messages() throws Exception {
-        queue.createQueue("few_stats");
-        try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            st.execute("insert into ordo.message (queue_name, message) select 'few_stats', '{}' from generate_series(1, 20000)");
-            st.execute("delete from ordo.q_few_stats where msg_id % 1000 <> 0");
-            st.execute("vacuum analyze ordo.q_few_stats");
-            c.setAutoCommit(false);
-            st.execute("insert into ordo.message (queue_name, message) select 'few_stats', '{}' from generate_series(1, 20000)");
-            long first = scalar(st, "select min(msg_id) from ordo.q_few_stats where msg_id % 1000 <> 0");
-            long indexScans = scalar(st, "select pg_stat_get_xact_numscans('ordo.q_few_stats_vt'::regclass)");
-            long seqScans = scalar(st, "select pg_stat_get_xact_numscans('ordo.q_few_stats'::regclass)");
-            long keyScans = scalar(st, "select pg_stat_get_xact_numscans('ordo.q_few_stats_pkey'::regclass)");
-            long deleted = 0;
-            for (int i = 0; i < 10; i++) {
-                deleted += scalar(st, "select count(*) from ordo.delete('few_stats', array(select generate_series(%d, %d))::bigint[])"
-                        .formatted(first + i * 50, first + i * 50 + 39));
-            }
-            assertThat(deleted).isEqualTo(400);
-            assertThat(scalar(st, "select pg_stat_get_xact_numscans('ordo.q_few_stats_vt'::regclass)") - indexScans)
-                    .as("walks of the (vt, msg_id) index").isZero();
-            assertThat(scalar(st, "select pg_stat_get_xact_numscans('ordo.q_few_stats'::regclass)") - seqScans)
-                    .as("sequential scans of the queue").isZero();
-            assertThat(scalar(st, "select pg_stat_get_xact_numscans('ordo.q_few_stats_pkey'::regclass)") - keyScans)
-                    .as("lookups through the primary key").isGreaterThanOrEqualTo(10);
-            c.rollback();
-        }
-    }
-
-    private static long scalar(Statement st, String sql) throws java.sql.SQLException {
-        try (ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
-
     @Test
     void dropping_archive_partitions_removes_exactly_the_days_before_the_cutoff() throws Exception {
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
