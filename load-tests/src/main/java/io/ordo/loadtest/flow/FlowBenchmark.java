@@ -141,8 +141,9 @@ public final class FlowBenchmark {
         runner.prepare();
         List<RunSpec> plan = plan();
         if (options.warmupSteps() > 0) {
-            for (Shape shape : plan.stream().map(RunSpec::shape).distinct().toList()) {
-                warmUp(runner, shape, plan.getFirst().topology());
+            for (RunSpec run : plan.stream().collect(java.util.stream.Collectors.toMap(
+                    r -> r.shape() + "/" + (r.load() instanceof Load.Steady), r -> r, (a, b) -> a, java.util.LinkedHashMap::new)).values()) {
+                warmUp(runner, run);
             }
         }
         Duration ceilingTime = Duration.ofSeconds(options.ceilingSeconds());
@@ -196,17 +197,25 @@ public final class FlowBenchmark {
     }
 
     /**
-     * Burns down {@code --warmup-steps} steps of the shape, not reported, until the JIT is quiet: until a round spent
+     * Runs {@code --warmup-steps} steps of the run's shape, not reported, until the JIT is quiet: until a round spent
      * less than {@value #QUIET_JIT_SHARE} of its wall time compiling, at most {@value #WARMUP_ROUNDS} rounds. Measured
-     * runs then see compiled code, as a long-running node does (a cold run spent a third of its CPU in C2).
+     * runs then see compiled code, as a long-running node does (a cold run spent a third of its CPU in C2). A steady
+     * run is warmed up by submitting as it will, one task per transaction at its rate: a burn-down submits in one
+     * transaction and leaves the submission path cold (a steady run after one spent a third of its CPU in the JIT).
      */
-    private void warmUp(FlowRun runner, Shape shape, Topology topology) throws Exception {
+    private void warmUp(FlowRun runner, RunSpec run) throws Exception {
+        Shape shape = run.shape();
+        Load load = run.load() instanceof Load.Steady st
+                ? new Load.Steady(st.rate(), Duration.ofSeconds(Math.clamp(
+                        st.rate() <= 0 ? 0 : Math.round(options.warmupSteps() / (st.rate() * shape.steps())), 3, 10)),
+                        st.submitters(), st.saturate())
+                : new Load.BurnDown(Math.max(1, options.warmupSteps() / shape.steps()));
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         for (int round = 1; round <= WARMUP_ROUNDS; round++) {
             err.println("ordo bench " + scenario.key + ": warm-up round " + round + " (not reported)");
             long compiledBefore = jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
             long start = System.nanoTime();
-            runner.run(new RunSpec("warm-up", shape, new Load.BurnDown(Math.max(1, options.warmupSteps() / shape.steps())), topology, 0));
+            runner.run(new RunSpec("warm-up", shape, load, run.topology(), 0));
             double wallMillis = (System.nanoTime() - start) / 1e6;
             if (!jit.isCompilationTimeMonitoringSupported()) {
                 return;
