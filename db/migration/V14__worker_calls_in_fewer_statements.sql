@@ -11,11 +11,14 @@
 --   * looks at messages it cannot start (steps finished, superseded, unknown or out of attempts) only when
 --     there are some;
 --   * reads the results of a step's parents only when it has some.
+-- ordo.read_steps does not take ordo.read's settings (enable_seqscan and enable_sort off) for itself: under them the
+-- sort of its result by msg_id costs the planner's penalty for a disabled plan node, which lifted the statement past
+-- jit_above_cost, and PostgreSQL built with LLVM compiled it at every call (410 ms for 3 steps, seen with auto_explain).
 -- ordo.complete_steps reads its steps and tasks once, after locking the messages (as before: a redelivery that
 -- committed meanwhile is seen), for the namespace check, the messages to delete and the step_result messages.
 
--- a read returns a batch, tens of messages, not the thousand rows the planner assumes of a set-returning function:
--- with that estimate a join on the messages of a read hashed the whole step table instead of looking each step up
+-- a read returns a batch, tens of messages, not the thousand rows the planner assumes of a set-returning function;
+-- read_steps joins its messages to their steps, which against a thousand rows a large step table would be hashed for
 alter function ordo.read(text, double precision, integer) rows 10;
 
 create type ordo.step_claim as (
