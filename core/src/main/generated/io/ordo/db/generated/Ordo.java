@@ -28,6 +28,7 @@ import io.ordo.db.generated.tables.Transition;
 import io.ordo.db.generated.udt.MessageRecord;
 import io.ordo.db.generated.udt.QueueMetrics;
 import io.ordo.db.generated.udt.ReadStepRow;
+import io.ordo.db.generated.udt.StepClaim;
 
 import java.util.Arrays;
 import java.util.List;
@@ -213,7 +214,8 @@ public class Ordo extends SchemaImpl {
         return Arrays.asList(
             MessageRecord.MESSAGE_RECORD,
             QueueMetrics.QUEUE_METRICS,
-            ReadStepRow.READ_STEP_ROW
+            ReadStepRow.READ_STEP_ROW,
+            StepClaim.STEP_CLAIM
         );
     }
 }

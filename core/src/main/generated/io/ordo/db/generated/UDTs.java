@@ -7,9 +7,11 @@ package io.ordo.db.generated;
 import io.ordo.db.generated.udt.MessageRecord;
 import io.ordo.db.generated.udt.QueueMetrics;
 import io.ordo.db.generated.udt.ReadStepRow;
+import io.ordo.db.generated.udt.StepClaim;
 import io.ordo.db.generated.udt.records.MessageRecordRecord;
 import io.ordo.db.generated.udt.records.QueueMetricsRecord;
 import io.ordo.db.generated.udt.records.ReadStepRowRecord;
+import io.ordo.db.generated.udt.records.StepClaimRecord;
 
 import java.time.OffsetDateTime;
 
@@ -165,6 +167,57 @@ public class UDTs {
             newStatus,
             attempt,
             exhausted
+        );
+    }
+
+    /**
+     * The type <code>ordo.step_claim</code>
+     */
+    public static final StepClaim STEP_CLAIM = io.ordo.db.generated.udt.StepClaim.STEP_CLAIM;
+
+    /**
+     * Create a constructor expression for <code>ordo.step_claim</code>
+     */
+    public static Field<StepClaimRecord> STEP_CLAIM(
+        Long msgId,
+        Long stepId,
+        String oldStatus,
+        Boolean startable,
+        Integer attempt,
+        Boolean exhausted,
+        JSONB headers
+    ) {
+        return io.ordo.db.generated.udt.StepClaim.STEP_CLAIM.STEP_CLAIM(
+            msgId,
+            stepId,
+            oldStatus,
+            startable,
+            attempt,
+            exhausted,
+            headers
+        );
+    }
+
+    /**
+     * Create a constructor expression for <code>ordo.step_claim</code>
+     */
+    public static Field<StepClaimRecord> STEP_CLAIM(
+        Field<Long> msgId,
+        Field<Long> stepId,
+        Field<String> oldStatus,
+        Field<Boolean> startable,
+        Field<Integer> attempt,
+        Field<Boolean> exhausted,
+        Field<JSONB> headers
+    ) {
+        return io.ordo.db.generated.udt.StepClaim.STEP_CLAIM.STEP_CLAIM(
+            msgId,
+            stepId,
+            oldStatus,
+            startable,
+            attempt,
+            exhausted,
+            headers
         );
     }
 }
