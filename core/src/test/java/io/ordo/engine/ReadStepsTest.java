@@ -153,6 +153,64 @@ class ReadStepsTest {
         assertThat(transitions(dsl, secondStep)).containsExactly("null>pending", "pending>enqueued", "enqueued>in_progress");
     }
 
+    @Test
+    void the_worker_functions_find_steps_and_tasks_by_key_with_plans_made_while_the_tables_were_small(TestDatabase db) throws Exception {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.template("grows", "one", "1", List.of(EngineFixture.step("only", "h", List.of(), null))));
+        TaskClient tasks = new TaskClient(dsl);
+        tasks.submit("grows", "one", "{}");
+        orchestrate(db);
+        try (var session = db.connect()) {
+            // the session plans the functions' statements now, on a step table of one row (V15 keeps those plans)
+            assertThat(cycle(session, 5)).isEqualTo(1);
+            dsl.execute("select count(ordo.submit_task('grows', 'one', null, '{}'::jsonb)) from generate_series(1, 3000)");
+            orchestrate(db);
+
+            session.setAutoCommit(false);
+            long[] before = scans(session);
+            assertThat(cycle(session, 20)).isEqualTo(20);
+            long[] after = scans(session);
+            session.commit();
+            assertThat(after[0] - before[0]).as("sequential scans of ordo.step and ordo.task").isZero();
+            assertThat(after[1] - before[1]).as("index scans of ordo.step and ordo.task: the counters move").isPositive();
+        } finally {
+            // the other tests of this database orchestrate one batch at a time: leave no backlog ahead of them
+            dsl.execute("delete from ordo.q_orchestration where (message ->> 'task_id')::bigint in (select id from ordo.task where namespace = 'grows')");
+        }
+    }
+
+    /** Reads up to {@code qty} steps of namespace grows and hands back their results, on one session; returns how many. */
+    private static int cycle(java.sql.Connection session, int qty) throws java.sql.SQLException {
+        List<String> results = new java.util.ArrayList<>();
+        try (var read = session.prepareStatement("select msg_id, step_id, attempt from ordo.read_steps('grows', 30, ?)")) {
+            read.setInt(1, qty);
+            try (var rs = read.executeQuery()) {
+                while (rs.next()) {
+                    results.add("{\"msg_id\": %d, \"step_id\": %d, \"attempt\": %d, \"status\": \"succeeded\"}"
+                            .formatted(rs.getLong(1), rs.getLong(2), rs.getInt(3)));
+                }
+            }
+        }
+        try (var complete = session.prepareStatement("select ordo.complete_steps('grows', ?::jsonb[])")) {
+            complete.setArray(1, session.createArrayOf("text", results.toArray()));
+            try (var rs = complete.executeQuery()) {
+                rs.next();
+                assertThat(rs.getInt(1)).isEqualTo(results.size());
+            }
+        }
+        return results.size();
+    }
+
+    /** This transaction's sequential and index scans of ordo.step and ordo.task so far. */
+    private static long[] scans(java.sql.Connection session) throws java.sql.SQLException {
+        try (var st = session.createStatement(); var rs = st.executeQuery("""
+                select sum(seq_scan), sum(coalesce(idx_scan, 0)) from pg_stat_xact_user_tables
+                where relid in ('ordo.step'::regclass, 'ordo.task'::regclass)""")) {
+            rs.next();
+            return new long[]{rs.getLong(1), rs.getLong(2)};
+        }
+    }
+
     private static void orchestrate(TestDatabase db) {
         try (EngineFixture fixture = new EngineFixture(db)) {
             Orchestrator orchestrator = fixture.orchestrator("reads-" + System.nanoTime(), Duration.ofSeconds(30));
