@@ -1,10 +1,11 @@
 -- The worker functions keep their plans instead of planning their statements at every call.
 --
--- A session runs a PL/pgSQL statement on a cached plan; with parameters PostgreSQL plans it afresh at every call
--- for as long as the plan made without the values looks dearer than those made with them, which for statements on
--- arrays of ids (unnest of a parameter) is always. Profiling a worker's cycle (ordo.read_steps of one step and
+-- A session runs a PL/pgSQL statement on a cached plan, but one with parameters is planned afresh at each call for as
+-- long as a plan made without their values looks dearer than the plans made with them; for these statements that
+-- was every call. Profiling a worker's cycle (ordo.read_steps of one step and
 -- ordo.complete_steps of its result, pgbench on one connection, load-tests/sql/worker-calls-ab.sh) put 40% of the
--- backend's time in the planner. Planned once per session, the cycle took 0.8 ms instead of 1.5 (load-tests/RESULTS.md).
+-- backend's time in the planner. With the plans kept, a cycle of one step took 0.95 ms instead of 1.5
+-- (load-tests/RESULTS.md).
 --
 -- A plan kept for the session must not depend on how big the tables were when it was made: ordo.step and ordo.task
 -- grow by the thousand in minutes, and a plan made on a small table hashes or scans it whole. So these functions look
