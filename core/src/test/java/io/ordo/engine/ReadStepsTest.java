@@ -12,8 +12,11 @@ import org.jooq.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -180,8 +183,8 @@ class ReadStepsTest {
     }
 
     /** Reads up to {@code qty} steps of namespace grows and hands back their results, on one session; returns how many. */
-    private static int cycle(java.sql.Connection session, int qty) throws java.sql.SQLException {
-        List<String> results = new java.util.ArrayList<>();
+    private static int cycle(Connection session, int qty) throws SQLException {
+        List<String> results = new ArrayList<>();
         try (var read = session.prepareStatement("select msg_id, step_id, attempt from ordo.read_steps('grows', 30, ?)")) {
             read.setInt(1, qty);
             try (var rs = read.executeQuery()) {
@@ -202,7 +205,7 @@ class ReadStepsTest {
     }
 
     /** This transaction's sequential and index scans of ordo.step and ordo.task so far. */
-    private static long[] scans(java.sql.Connection session) throws java.sql.SQLException {
+    private static long[] scans(Connection session) throws SQLException {
         try (var st = session.createStatement(); var rs = st.executeQuery("""
                 select sum(seq_scan), sum(coalesce(idx_scan, 0)) from pg_stat_xact_user_tables
                 where relid in ('ordo.step'::regclass, 'ordo.task'::regclass)""")) {
