@@ -46,8 +46,9 @@ public final class Database implements AutoCloseable {
         config.addDataSourceProperty("reWriteBatchedInserts", "true");
         config.addDataSourceProperty("tcpKeepAlive", "true");
         config.addDataSourceProperty("socketFactory", PromptSocketFactory.class.getName());
+        config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
         this.dataSource = new HikariDataSource(config);
-        this.dsl = DSL.using(dataSource, SQLDialect.POSTGRES, jooqSettings());
+        this.dsl = DSL.using(new KnownIsolationDataSource(dataSource), SQLDialect.POSTGRES, jooqSettings());
     }
 
     public static Database connect(DatabaseSettings settings) {
