@@ -7,7 +7,6 @@ import io.ordo.engine.OrchestrationPass.StepState;
 import io.ordo.engine.OrchestrationPass.TaskState;
 import io.ordo.engine.OrchestrationPass.Transition;
 import io.ordo.engine.OrchestrationPass.Unprocessable;
-import io.ordo.queue.QueueClient;
 import org.jooq.DSLContext;
 
 import java.time.Duration;
@@ -35,13 +34,17 @@ final class Effects {
         enqueues.computeIfAbsent(task.namespace, k -> new ArrayList<>()).add(new Object[]{task, step});
     }
 
-    void flush(DSLContext tx, Collection<TaskState> tasks, List<Long> processedMessages, String actor) {
-        QueueClient queue = new QueueClient(tx);
-        for (var e : cancelledMessages.entrySet()) {
-            queue.delete("ns_" + e.getKey(), e.getValue());
-        }
-        // the bulk of the pass's writes go in one round trip: the statements are sent together, with one sync
+    /**
+     * Writes what the pass decided and commits, all in one round trip: the statements are sent together, with one
+     * sync, and end with {@code commit}. pgjdbc then finds the transaction over and sends no COMMIT of its own when
+     * jOOQ commits; if a statement fails, the server skips the rest, commit included, and jOOQ rolls back.
+     * Nothing may be done in the transaction after this.
+     */
+    void flushAndCommit(DSLContext tx, Collection<TaskState> tasks, List<Long> processedMessages, String actor) {
         Writes writes = new Writes();
+        for (var e : cancelledMessages.entrySet()) {
+            writes.add("select count(*) from ordo.delete(?, ?::bigint[])", "ns_" + e.getKey(), e.getValue().toArray(Long[]::new));
+        }
         notifyIdleQueues(writes);
         updateSteps(writes, tasks, stepMessages());
         updateTasks(writes, tasks);
@@ -52,9 +55,8 @@ final class Effects {
             writes.add("select count(*) from ordo.delete('" + OrchestrationPass.QUEUE + "', ?::bigint[])",
                     (Object) processedMessages.toArray(Long[]::new));
         }
-        writes.execute(tx);
         for (DeadLetter d : deadLetters) {
-            tx.execute("""
+            writes.add("""
                     insert into ordo.dead_letter (namespace, task_id, step_id, template_name, template_version, step_name, handler,
                                                   reason, error_class, message, last_error, attempts, first_failed_at)
                     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::timestamptz)""",
@@ -66,7 +68,7 @@ final class Effects {
                     d.step().errors.isEmpty() ? null : d.step().errors.get(0).path("at").asText());
         }
         for (Unprocessable u : unprocessable) {
-            tx.execute("""
+            writes.add("""
                     insert into ordo.dead_letter (namespace, task_id, template_name, template_version, reason, error_class, message,
                                                   last_error, first_failed_at)
                     values (?, ?, ?, ?, ?, 'UnprocessableMessage', ?::jsonb, jsonb_build_object('class', 'UnprocessableMessage',
@@ -74,12 +76,19 @@ final class Effects {
                     u.task().namespace, u.task().id, u.task().template, u.task().version, u.reason(), u.message().toString(), u.reason());
         }
         for (Retry r : retries) {
-            queue.send(OrchestrationPass.QUEUE, Json.write(Map.of("type", "retry_due", "task_id", r.taskId(),
-                    "step_id", r.stepId(), "attempt", r.attempt())), null, Duration.ofMillis(r.delayMs()), r.priority());
+            sendOrchestration(writes, Json.write(Map.of("type", "retry_due", "task_id", r.taskId(),
+                    "step_id", r.stepId(), "attempt", r.attempt())), Duration.ofMillis(r.delayMs()), r.priority());
         }
         for (TaskState t : resumeLater) {
-            queue.send(OrchestrationPass.QUEUE, Json.write(Map.of("type", "resume", "task_id", t.id)), null, RESUME_DELAY, t.priority);
+            sendOrchestration(writes, Json.write(Map.of("type", "resume", "task_id", t.id)), RESUME_DELAY, t.priority);
         }
+        writes.add("commit");
+        writes.execute(tx);
+    }
+
+    /** What {@link io.ordo.queue.QueueClient#send(String, String, String, Duration, int)} does, among the writes. */
+    private static void sendOrchestration(Writes writes, String body, Duration delay, int priority) {
+        writes.add("select ordo.send('" + OrchestrationPass.QUEUE + "', ?::jsonb, null, ?, ?)", body, delay.toNanos() / 1e9, priority);
     }
 
     /** The namespace queues that get steps, notified first if idle: their consumers may be waiting (what ordo.send_batch does). */
@@ -130,9 +139,7 @@ final class Effects {
         }
 
         void execute(DSLContext tx) {
-            if (!sql.isEmpty()) {
-                tx.execute(sql.toString(), binds.toArray());
-            }
+            tx.execute(sql.toString(), binds.toArray());
         }
     }
 

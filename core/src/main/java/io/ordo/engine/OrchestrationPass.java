@@ -9,12 +9,14 @@ import io.ordo.queue.Message;
 import io.ordo.queue.QueueClient;
 import org.jooq.DSLContext;
 import org.jooq.Record;
+import org.jooq.Results;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -124,12 +126,12 @@ final class OrchestrationPass {
         List<Long> malformed = new ArrayList<>();
         List<Parsed> parsed = parse(tx, locked, malformed);
         Map<Long, Long> tokens = new HashMap<>();
-        List<Record> rows = tx.fetch(TASK_SELECT + """
+        Long[] ids = parsed.stream().map(Parsed::taskId).distinct().toArray(Long[]::new);
+        Loaded loaded = load(tx, """
                 where t.id = any (?::bigint[]) and (t.lease_owner is null or t.lease_owner = ? or t.lease_expires_at < now())
                 order by t.id
-                for update of t skip locked""",
-                parsed.stream().map(Parsed::taskId).distinct().toArray(Long[]::new), settings.nodeId());
-        for (Record r : rows) {
+                for update of t skip locked""", ids, ids, settings.nodeId());
+        for (Record r : loaded.tasks()) {
             tokens.put(r.get(0, Long.class), r.get(6, Long.class));
             String previous = r.get(10, String.class);
             if (previous != null && !previous.equals(settings.nodeId())) {
@@ -140,8 +142,35 @@ final class OrchestrationPass {
         if (claim.messages.isEmpty()) {
             return new LockedPass(0, false, null);
         }
-        return new LockedPass(claim.messages.size(), false, apply(tx, claim, rows, spans));
+        return new LockedPass(claim.messages.size(), false, apply(tx, claim, loaded, spans));
     }
+
+    /** Tasks locked by {@link #TASK_SELECT} and a where and locking clause, and the steps of the tasks {@code ids}. */
+    private record Loaded(List<Record> tasks, List<Record> steps) {
+    }
+
+    /**
+     * Locks and reads the tasks, then reads the steps of the tasks {@code ids} (those the lock skips are left out
+     * later), in one round trip: the two statements are sent together and run one after the other, the steps' read
+     * seeing what committed before the tasks were locked.
+     */
+    private static Loaded load(DSLContext tx, String taskWhereAndLock, Long[] ids, Object... taskBinds) {
+        Object[] binds = Arrays.copyOf(taskBinds, taskBinds.length + 1);
+        binds[taskBinds.length] = ids;
+        Results results = tx.fetchMany(TASK_SELECT + taskWhereAndLock + ";\n" + STEP_SELECT, binds);
+        return new Loaded(results.get(0), results.get(1));
+    }
+
+    // The steps are read without row locks: the task's lock serializes every writer of its steps but the worker
+    // functions, and those touch only steps that have a message (enqueued, in progress). The pass writes such a
+    // step only to cancel it when its task fails, and deletes its message first, which waits for a read in progress.
+    // Locking every step of every task a pass touches cost a locked tuple and a WAL record per row (four rows per
+    // step in a fan-out).
+    private static final String STEP_SELECT = """
+            select id, task_id, name, handler, depends_on, pending_deps, status, attempt, max_attempts,
+                   backoff_initial_ms, backoff_multiplier, backoff_max_ms, backoff_jitter, timeout_ms,
+                   msg_id, errors::text, last_error::text, started_at
+            from ordo.step where task_id = any (?::bigint[]) order by id""";
 
     /**
      * The task columns a pass needs, the lease owner, and whether the task's namespace is saturated (backpressure
@@ -332,15 +361,19 @@ final class OrchestrationPass {
     // ---------------------------------------------------------------------------------------------
 
     /**
-     * Applies the claim's messages to its tasks. {@code lockedRows}: the task rows the pass's transaction has locked
-     * already ({@link #TASK_SELECT}); when null (two-phase passes), the leased tasks are locked and read here.
+     * Applies the claim's messages to its tasks, writes the effects and commits. {@code locked}: the tasks the pass's
+     * transaction has locked already, and their steps; when null (two-phase passes), the leased tasks are locked and
+     * read here.
      */
-    private Effects apply(DSLContext tx, Claim claim, List<Record> lockedRows, List<Span> spans) {
-        List<Record> rows = lockedRows != null ? lockedRows : tx.fetch(TASK_SELECT + "where t.id = any (?::bigint[]) order by t.id for update of t",
-                (Object) claim.tokens.keySet().toArray(Long[]::new));
+    private Effects apply(DSLContext tx, Claim claim, Loaded locked, List<Span> spans) {
+        Loaded loaded = locked;
+        if (loaded == null) {
+            Long[] ids = claim.tokens.keySet().toArray(Long[]::new);
+            loaded = load(tx, "where t.id = any (?::bigint[]) order by t.id for update of t", ids, (Object) ids);
+        }
         Map<Long, TaskState> tasks = new LinkedHashMap<>();
         Set<String> saturated = new HashSet<>();
-        for (Record r : rows) {
+        for (Record r : loaded.tasks()) {
             long id = r.get(0, Long.class);
             if (!claim.tokens.containsKey(id)) {
                 continue;
@@ -357,17 +390,11 @@ final class OrchestrationPass {
                 saturated.add(r.get(1, String.class));
             }
         }
-        // The steps are read without row locks: the task's lock serializes every writer of its steps but the worker
-        // functions, and those touch only steps that have a message (enqueued, in progress). The pass writes such a
-        // step only to cancel it when its task fails, and deletes its message first, which waits for a read in progress.
-        // Locking every step of every task a pass touches cost a locked tuple and a WAL record per row (four rows per
-        // step in a fan-out).
-        for (Record r : tx.fetch("""
-                select id, task_id, name, handler, depends_on, pending_deps, status, attempt, max_attempts,
-                       backoff_initial_ms, backoff_multiplier, backoff_max_ms, backoff_jitter, timeout_ms,
-                       msg_id, errors::text, last_error::text, started_at
-                from ordo.step where task_id = any (?::bigint[]) order by id""",
-                (Object) tasks.keySet().toArray(Long[]::new))) {
+        for (Record r : loaded.steps()) {
+            TaskState task = tasks.get(r.get(1, Long.class));
+            if (task == null) {
+                continue; // a task the lock skipped, or whose lease another node took
+            }
             StepState s = new StepState(r.get(0, Long.class), r.get(2, String.class), r.get(3, String.class),
                     r.get(4, String[].class), r.get(5, Integer.class), r.get(6, String.class), r.get(7, Integer.class),
                     r.get(8, Integer.class),
@@ -376,7 +403,7 @@ final class OrchestrationPass {
                     r.get(13, Long.class), r.get(14, Long.class), r.get(15, String.class), r.get(16, String.class));
             OffsetDateTime started = r.get(17, OffsetDateTime.class);
             s.startedAt = started == null ? null : started.toInstant();
-            tasks.get(r.get(1, Long.class)).add(s);
+            task.add(s);
         }
 
         Effects fx = new Effects();
@@ -396,7 +423,7 @@ final class OrchestrationPass {
         for (TaskState task : tasks.values()) {
             advance(task, saturated.contains(task.namespace), fx);
         }
-        fx.flush(tx, tasks.values(), processed, actor);
+        fx.flushAndCommit(tx, tasks.values(), processed, actor);
         metrics.messagesProcessed.add(processed.size());
         return fx;
     }
