@@ -183,6 +183,91 @@ class ReadStepsTest {
     }
 
     /** Reads up to {@code qty} steps of namespace grows and hands back their results, on one session; returns how many. */
+    /**
+     * A read racing the passes that enqueue: its statement may start before a pass commits and still read the
+     * messages that pass sent. V14 then saw their steps as the pass found them, pending, and dropped the messages:
+     * those steps stayed enqueued without a message for ever (3 or 4 of some 9,000 in each of three runs of this test). Three sessions enqueue as
+     * a pass does (the step enqueued and its message sent in one transaction), three read, for 15 s.
+     */
+    @Test
+    void reads_racing_the_passes_that_enqueue_strand_no_step(TestDatabase db) throws Exception {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.chain("racing", "one", 1, "h"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        java.util.concurrent.atomic.AtomicBoolean enqueueing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicLong enqueued = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
+        List<java.util.concurrent.Future<?>> sessions = new ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(6)) {
+            for (int i = 0; i < 3; i++) {
+                sessions.add(pool.submit(() -> {
+                    try (Connection c = db.connect();
+                         var submit = c.prepareStatement("select ordo.submit_task('racing', 'one', '1', '{}'::jsonb)");
+                         var enqueue = c.prepareStatement("""
+                                 with sent as (
+                                     insert into ordo.message (queue_name, vt, message)
+                                     select 'ns_racing', clock_timestamp(), jsonb_build_object('task_id', s.task_id, 'step_id', s.id, 'attempt', 1)
+                                     from ordo.step s where s.task_id = ?
+                                     returning msg_id, (message ->> 'step_id')::bigint as step_id)
+                                 update ordo.step s set status = 'enqueued', attempt = 1, msg_id = sent.msg_id, enqueued_at = now()
+                                 from sent where s.id = sent.step_id""")) {
+                        while (System.nanoTime() < deadline) {
+                            long task;
+                            try (var rs = submit.executeQuery()) {
+                                rs.next();
+                                task = rs.getLong(1);
+                            }
+                            c.setAutoCommit(false);
+                            enqueue.setLong(1, task);
+                            enqueue.executeUpdate();
+                            c.commit();
+                            c.setAutoCommit(true);
+                            enqueued.incrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (int i = 0; i < 3; i++) {
+                sessions.add(pool.submit(() -> {
+                    try (Connection c = db.connect(); var reads = c.prepareStatement("select count(*) from ordo.read_steps('racing', 300, 10)")) {
+                        int emptyAfterEnqueueing = 0;
+                        while (emptyAfterEnqueueing < 3) {
+                            long n;
+                            try (var rs = reads.executeQuery()) {
+                                rs.next();
+                                n = rs.getLong(1);
+                            }
+                            read.addAndGet(n);
+                            emptyAfterEnqueueing = n == 0 && !enqueueing.get() ? emptyAfterEnqueueing + 1 : 0;
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (int i = 0; i < 3; i++) {
+                sessions.get(i).get();
+            }
+            enqueueing.set(false);
+            for (var session : sessions) {
+                session.get();
+            }
+        }
+        // no orchestrator ran: the submissions' task_requested messages would be in the way of the other tests' passes
+        dsl.execute("delete from ordo.message where queue_name = 'orchestration'");
+        assertThat(enqueued.get()).as("steps enqueued while the reads ran").isGreaterThan(3_000);
+        Record steps = dsl.fetchOne("""
+                select count(*) filter (where s.status = 'enqueued' and m.msg_id is null),
+                       count(*) filter (where s.status = 'in_progress'),
+                       count(*)
+                from ordo.step s join ordo.task t on t.id = s.task_id
+                left join ordo.message m on m.msg_id = s.msg_id
+                where t.namespace = 'racing'""");
+        assertThat(steps.get(0, Integer.class)).as("steps enqueued whose message is gone").isZero();
+        assertThat(steps.get(1, Long.class)).as("every step read and started").isEqualTo(enqueued.get()).isEqualTo(read.get())
+                .isEqualTo(steps.get(2, Long.class));
+    }
+
     private static int cycle(Connection session, int qty) throws SQLException {
         List<String> results = new ArrayList<>();
         try (var read = session.prepareStatement("select msg_id, step_id, attempt from ordo.read_steps('grows', 30, ?)")) {

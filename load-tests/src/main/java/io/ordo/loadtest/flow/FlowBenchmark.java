@@ -37,7 +37,7 @@ public final class FlowBenchmark {
     /** A full-path scenario: its name, a line about it, and the runs it makes from the options. */
     public enum Scenario {
         BURN_DOWN("burn-down", "submit N tasks up front in one transaction, then drain them (default 50,000 1-step no-op tasks)"),
-        STEADY("steady", "submit at R tasks/s for T seconds, one task per transaction, and measure latencies"),
+        STEADY("steady", "submit at R tasks/s for T seconds, one task per transaction, and measure latencies (after a 3 s ramp, not measured)"),
         SHAPES("shapes", "burn-down of a 1-step task, a chain of 10 and a fan-out 1 -> 10 -> 1 (same number of steps each)"),
         TOPOLOGY("topology", "burn-down with several numbers of orchestrators and workers (--processes: separate JVMs)"),
         HANDLERS("handlers", "burn-down with a no-op handler and handlers that sleep S ms"),
@@ -325,6 +325,7 @@ public final class FlowBenchmark {
             } else {
                 line.put("offered_per_sec", st.rate());
             }
+            line.put("ramp_seconds_not_measured", FlowRun.RAMP.toSeconds());
         }
         line.put("orchestrators", s.topology().orchestrators());
         line.put("workers", s.topology().workers());

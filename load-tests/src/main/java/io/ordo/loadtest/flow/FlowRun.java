@@ -40,6 +40,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class FlowRun {
     static final Duration STALL = Duration.ofSeconds(120);
+    /** How long a steady run offers its load before the measured part begins; see {@link #ramp}. */
+    static final Duration RAMP = Duration.ofSeconds(3);
     private static final long MAX_MICROS = Duration.ofHours(1).toNanos() / 1000;
     private static final int SUBMIT_CHUNK = 1000;
 
@@ -121,21 +123,26 @@ public final class FlowRun {
                     }
                 }
                 case Load.Steady s -> {
-                    transactionsBefore = transactions(settings);
-                    long total = s.saturate() ? Long.MAX_VALUE : Math.round(s.rate() * s.duration().toNanos() / 1e9);
-                    AtomicReference<Double> lag = new AtomicReference<>(0.0);
-                    Thread submitter = Thread.ofPlatform().name("bench-submit").start(() -> lag.set(
-                            submitSteady(settings, spec, s, total, offered)));
-                    try (Monitor monitor = monitor(settings, afterTaskId, progress, s.saturate() ? offered::get : () -> total)) {
-                        CpuAccount account = cpuAccount(monitor, prefix, cluster);
-                        monitor.awaitFinished(() -> submitter.isAlive() ? Long.MAX_VALUE : offered.get(), STALL);
-                        cpu = account.stop(monitor.connection());
-                        monitorQueries = monitor.queries();
-                        peakOrchestration = monitor.peakOrchestration();
-                        peakNamespace = monitor.peakNamespace();
+                    try (Database submitPool = Database.connect(settings.withMaxPoolSize(s.submitters())
+                            .withApplicationName("ordo-bench-submit"))) {
+                        TaskClient client = new TaskClient(submitPool.dsl());
+                        afterTaskId = ramp(settings, spec, s, client, afterTaskId);
+                        transactionsBefore = transactions(settings);
+                        long total = total(s);
+                        AtomicReference<Double> lag = new AtomicReference<>(0.0);
+                        Thread submitter = Thread.ofPlatform().name("bench-submit").start(() -> lag.set(
+                                submitSteady(client, spec, s, total, offered)));
+                        try (Monitor monitor = monitor(settings, afterTaskId, progress, s.saturate() ? offered::get : () -> total)) {
+                            CpuAccount account = cpuAccount(monitor, prefix, cluster);
+                            monitor.awaitFinished(() -> submitter.isAlive() ? Long.MAX_VALUE : offered.get(), STALL);
+                            cpu = account.stop(monitor.connection());
+                            monitorQueries = monitor.queries();
+                            peakOrchestration = monitor.peakOrchestration();
+                            peakNamespace = monitor.peakNamespace();
+                        }
+                        submitter.join();
+                        lagMillis = lag.get();
                     }
-                    submitter.join();
-                    lagMillis = lag.get();
                 }
                 case Load.Sequential q -> {
                     transactionsBefore = transactions(settings);
@@ -182,15 +189,35 @@ public final class FlowRun {
     }
 
     /**
-     * Submits {@code total} tasks at {@code rate} per second through {@link TaskClient}, one per transaction, from a
-     * few threads sharing a pool (saturating: as fast as they can until the load's duration is over). Returns how far
+     * A steady run's first {@link #RAMP}, not measured: the load offered as it will be, then drained. The nodes and
+     * the submitters' pool it starts are new, and their sessions' first statements load catalogs and plan; in a run
+     * of 20 s at 800 tasks/s, the tasks of its first second alone, one in twenty, held most of the slowest hundredth.
+     * Returns the last task id of the ramp: the run counts only the tasks after it.
+     */
+    private long ramp(DatabaseSettings settings, RunSpec spec, Load.Steady load, TaskClient client, long afterTaskId)
+            throws SQLException, InterruptedException {
+        Load.Steady ramp = new Load.Steady(load.rate(), RAMP, load.submitters(), load.saturate());
+        AtomicLong offered = new AtomicLong();
+        submitSteady(client, spec, ramp, total(ramp), offered);
+        try (Monitor monitor = monitor(settings, afterTaskId, new Progress(err, "  ramp (not measured)"), offered::get)) {
+            monitor.awaitFinished(offered::get, STALL);
+        }
+        return dsl().fetchOne("select coalesce(max(id), 0) from ordo.task").get(0, Long.class);
+    }
+
+    private static long total(Load.Steady load) {
+        return load.saturate() ? Long.MAX_VALUE : Math.round(load.rate() * load.duration().toNanos() / 1e9);
+    }
+
+    /**
+     * Submits {@code total} tasks at {@code rate} per second through {@code client}, one per transaction, from a
+     * few threads sharing its pool (saturating: as fast as they can until the load's duration is over). Returns how far
      * behind its schedule the submission fell at worst, in ms.
      */
-    private double submitSteady(DatabaseSettings settings, RunSpec spec, Load.Steady load, long total, AtomicLong offered) {
+    private double submitSteady(TaskClient client, RunSpec spec, Load.Steady load, long total, AtomicLong offered) {
         AtomicLong next = new AtomicLong();
         AtomicLong worstLagNanos = new AtomicLong();
-        try (Database pool = Database.connect(settings.withMaxPoolSize(load.submitters()).withApplicationName("ordo-bench-submit"))) {
-            TaskClient client = new TaskClient(pool.dsl());
+        try {
             long start = System.nanoTime() + 20_000_000;
             long end = start + load.duration().toNanos();
             double interval = load.saturate() ? 0 : 1e9 / load.rate();

@@ -71,6 +71,9 @@ class ReportTest {
         // half of what the saturating run sustained (its JSON figure is rounded to a tenth)
         assertThat(steady.path("offered_per_sec").asDouble())
                 .isCloseTo(Math.max(1, Math.floor(saturating.path("tasks_per_sec").asDouble() / 2)), org.assertj.core.data.Offset.offset(1.0));
+        // the steady run counts the tasks of its 2 measured seconds, not those of its ramp (submitted and drained first)
+        assertThat(steady.path("ramp_seconds_not_measured").asInt()).isEqualTo(3);
+        assertThat(steady.path("tasks").asLong()).isEqualTo(Math.round(steady.path("offered_per_sec").asDouble() * 2));
         assertThat(runs.get(3).path("tasks").asInt()).isEqualTo(20); // 240 steps of 1 -> 10 -> 1
         assertThat(runs.get(4).path("tasks").asInt()).isEqualTo(5);
         assertThat(printed).contains("targets:", "burn-down 1-step tasks/s >= 10% of claim+delete ceiling",
