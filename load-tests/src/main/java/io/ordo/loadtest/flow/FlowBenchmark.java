@@ -193,7 +193,7 @@ public final class FlowBenchmark {
             printTargets(out, ceiling, results);
         }
         err.println("ordo bench " + scenario.key + ": JSON lines written to " + file);
-        return results.stream().anyMatch(r -> r.unfinished() > 0) ? 1 : 0;
+        return warmUpUnfinished > 0 || results.stream().anyMatch(r -> r.unfinished() > 0) ? 1 : 0;
     }
 
     /**
@@ -203,6 +203,9 @@ public final class FlowBenchmark {
      * run is warmed up by submitting as it will, one task per transaction at its rate: a burn-down submits in one
      * transaction and leaves the submission path cold (a steady run after one spent a third of its CPU in the JIT).
      */
+    /** Tasks of the warm-up rounds that never finished: they fail the command as the measured runs' do. */
+    private int warmUpUnfinished;
+
     private void warmUp(FlowRun runner, RunSpec run) throws Exception {
         Shape shape = run.shape();
         Load load = run.load() instanceof Load.Steady st
@@ -215,7 +218,12 @@ public final class FlowBenchmark {
             err.println("ordo bench " + scenario.key + ": warm-up round " + round + " (not reported)");
             long compiledBefore = jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
             long start = System.nanoTime();
-            runner.run(new RunSpec("warm-up", shape, load, run.topology(), 0));
+            RunResult warm = runner.run(new RunSpec("warm-up", shape, load, run.topology(), 0));
+            if (warm.unfinished() > 0) {
+                // not measured, but a task that never finished is a fault wherever it happens
+                warmUpUnfinished += warm.unfinished();
+                err.printf(Locale.ROOT, "ordo bench %s: warm-up round %d: %d tasks UNFINISHED%n", scenario.key, round, warm.unfinished());
+            }
             double wallMillis = (System.nanoTime() - start) / 1e6;
             if (!jit.isCompilationTimeMonitoringSupported()) {
                 return;
