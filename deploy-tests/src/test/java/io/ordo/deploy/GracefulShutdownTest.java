@@ -144,6 +144,8 @@ class GracefulShutdownTest {
                 }
             }
         });
+        // the watch has seen the node active before the stop begins (its first query may come after the drain)
+        await().atMost(Duration.ofSeconds(10)).until(() -> w1Statuses.contains("active"));
         w1.terminate();
         assertThat(w1.awaitExit(Duration.ofSeconds(30))).as("w1's exit code; its log ends with:\n" + w1.tail()).isZero();
         watchingNode.set(false);
