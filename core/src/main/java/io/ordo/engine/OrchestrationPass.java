@@ -27,7 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.random.RandomGenerator;
 
 /**
- * One orchestration pass: where task_requested, step_result, retry_due and step_timeout messages are
+ * One orchestration pass: where task_requested, step_result(s), retry_due and step_timeout messages are
  * applied to tasks and ready steps are enqueued on their namespace's queue.
  * <p>
  * A pass is one transaction: it locks a batch of visible orchestration messages ({@code ordo.lock_batch}) and
@@ -440,6 +440,17 @@ final class OrchestrationPass {
                 // a namespace that was saturated may have drained: advance() below enqueues what is ready
             }
             case "step_result" -> onResult(task, body, fx);
+            case "step_results" -> {
+                // the results of one task handed back in one call (V17), applied in the order given
+                JsonNode results = body.path("results");
+                if (!results.isArray() || results.isEmpty()) {
+                    fx.unprocessable.add(new Unprocessable(task, body, "step_results message without results"));
+                    return;
+                }
+                for (JsonNode result : results) {
+                    onResult(task, result, fx);
+                }
+            }
             case "step_timeout" -> {
                 ObjectNode failure = Json.object();
                 failure.put("type", "step_result");
