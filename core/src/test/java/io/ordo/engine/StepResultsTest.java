@@ -88,6 +88,26 @@ class StepResultsTest {
                 where s.task_id = %d and s.name = 'm1' and t.detail ->> 'ignored' = 'true'""".formatted(second))).isEqualTo(1);
     }
 
+    @Test
+    void a_step_results_message_without_results_is_dead_lettered_and_leaves_the_task_as_it_was(TestDatabase db) {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.chain("empty", "one", 1, "h"));
+        TaskClient tasks = new TaskClient(dsl);
+        long task = tasks.submit("empty", "one", "{}");
+        OrchestrationPass pass = new OrchestrationPass(dsl, OrchestratorSettings.defaults("empty-node"), Clock.systemUTC(),
+                new Random(9), new EngineMetrics());
+        drain(pass);
+        for (String body : List.of("{\"type\": \"step_results\", \"task_id\": %d}", "{\"type\": \"step_results\", \"task_id\": %d, \"results\": []}")) {
+            dsl.fetch("select ordo.send('orchestration', ?::jsonb)", body.formatted(task));
+        }
+        drain(pass);
+
+        assertThat(dsl.fetch("select reason from ordo.dead_letter where task_id = ? order by id", task).getValues(0, String.class))
+                .containsExactly("step_results message without results", "step_results message without results");
+        assertThat(count(dsl, "select count(*) from ordo.q_orchestration")).as("both messages left the queue").isZero();
+        assertThat(tasks.get(task).orElseThrow().step("s0").status()).isEqualTo(StepStatus.ENQUEUED);
+    }
+
     private static void drain(OrchestrationPass pass) {
         while (pass.runOnce() > 0) {
             Thread.onSpinWait();
