@@ -18,6 +18,10 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -194,11 +198,11 @@ class ReadStepsTest {
         DSLContext dsl = db.dsl();
         new TemplateRegistry(dsl).register(EngineFixture.chain("racing", "one", 1, "h"));
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        java.util.concurrent.atomic.AtomicBoolean enqueueing = new java.util.concurrent.atomic.AtomicBoolean(true);
-        java.util.concurrent.atomic.AtomicLong enqueued = new java.util.concurrent.atomic.AtomicLong();
-        java.util.concurrent.atomic.AtomicLong read = new java.util.concurrent.atomic.AtomicLong();
-        List<java.util.concurrent.Future<?>> sessions = new ArrayList<>();
-        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(6)) {
+        AtomicBoolean enqueueing = new AtomicBoolean(true);
+        AtomicLong enqueued = new AtomicLong();
+        AtomicLong read = new AtomicLong();
+        List<Future<?>> sessions = new ArrayList<>();
+        try (var pool = Executors.newFixedThreadPool(6)) {
             for (int i = 0; i < 3; i++) {
                 sessions.add(pool.submit(() -> {
                     try (Connection c = db.connect();
