@@ -17,24 +17,27 @@ import java.util.Map;
 
 /**
  * CPU time spent during a run, where it can be read: the database sessions of the run's nodes (their backends'
- * {@code /proc/<pid>/stat}, so only when PostgreSQL runs on this machine and is readable) grouped by role, and this
- * JVM or the node processes. CPU per task does not depend on what else the machine runs, unlike throughput, so it
+ * {@code /proc/<pid>/stat}, so only when PostgreSQL runs on this machine and is readable) grouped by role, the sessions
+ * that submit the tasks, and this JVM or the node processes. CPU per task does not depend on what else the machine runs, unlike throughput, so it
  * is the figure to compare between runs on a noisy machine.
  */
 final class CpuAccount {
     private static final double TICK_SECONDS = 0.01; // USER_HZ is 100 on Linux
 
     private final String applicationPrefix;
+    private final String submitters;
     private final List<Long> nodePids;
     private final Map<Integer, Long> backendStart = new HashMap<>();
     private final Map<Integer, String> backendRole = new HashMap<>();
     private final long jvmStart;
     private final Map<Long, Long> threadStart = new HashMap<>();
     private final Map<Long, Long> nodeStart = new HashMap<>();
+    private final Map<String, Double> endedThreads = new HashMap<>();
     private boolean readable = true;
 
-    private CpuAccount(String applicationPrefix, List<Long> nodePids) {
+    private CpuAccount(String applicationPrefix, String submitters, List<Long> nodePids) {
         this.applicationPrefix = applicationPrefix;
+        this.submitters = submitters;
         this.nodePids = nodePids;
         this.jvmStart = jvmCpuNanos();
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
@@ -44,22 +47,27 @@ final class CpuAccount {
         nodePids.forEach(pid -> nodeStart.put(pid, processTicks(pid)));
     }
 
-    /** Starts counting for the sessions whose application_name contains {@code applicationPrefix}. */
-    static CpuAccount start(Connection c, String applicationPrefix, List<Long> nodePids) throws SQLException {
-        CpuAccount account = new CpuAccount(applicationPrefix, nodePids);
+    /**
+     * Starts counting for the sessions whose application_name contains {@code applicationPrefix} (the nodes'), and those
+     * named {@code submitters}.
+     */
+    static CpuAccount start(Connection c, String applicationPrefix, String submitters, List<Long> nodePids) throws SQLException {
+        CpuAccount account = new CpuAccount(applicationPrefix, submitters, nodePids);
         account.scan(c, true);
         return account;
     }
 
     private void scan(Connection c, boolean first) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "select pid, application_name from pg_stat_activity where datname = current_database() and application_name like ?")) {
+                "select pid, application_name from pg_stat_activity where datname = current_database()"
+                        + " and (application_name like ? or application_name = ?)")) {
             ps.setString(1, "%" + applicationPrefix + "%");
+            ps.setString(2, submitters);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     int pid = rs.getInt(1);
                     if (!backendRole.containsKey(pid)) {
-                        backendRole.put(pid, role(rs.getString(2)));
+                        backendRole.put(pid, rs.getString(2).equals(submitters) ? "submitters" : role(rs.getString(2)));
                         long ticks = processTicks(pid);
                         if (ticks < 0) {
                             readable = false;
@@ -76,8 +84,16 @@ final class CpuAccount {
     }
 
     /**
-     * CPU seconds since the start: {@code db_orchestrators}, {@code db_workers}, {@code db_other} and {@code nodes}
-     * (this JVM, or the node processes); empty when the backends cannot be read.
+     * Counts {@code seconds} of CPU, spent since the start by threads of this JVM that have ended, in the share of
+     * {@code group}: the JVM cannot be asked about a thread that ended, whose time would otherwise count as internal.
+     */
+    void endedThreads(String group, double seconds) {
+        endedThreads.merge(group, seconds, Double::sum);
+    }
+
+    /**
+     * CPU seconds since the start: {@code db_orchestrators}, {@code db_workers}, {@code db_other}, {@code db_submitters}
+     * and {@code nodes} (this JVM, or the node processes); empty when the backends cannot be read.
      */
     Map<String, Double> stop(Connection c) throws SQLException {
         scan(c, false);
@@ -88,6 +104,7 @@ final class CpuAccount {
         out.put("db_orchestrators", 0.0);
         out.put("db_workers", 0.0);
         out.put("db_other", 0.0);
+        out.put("db_submitters", 0.0);
         backendStart.forEach((pid, start) -> {
             long now = processTicks(pid);
             if (now >= 0) {
@@ -112,6 +129,7 @@ final class CpuAccount {
                 double seconds = (cpu - threadStart.getOrDefault(info.getThreadId(), 0L)) / 1e9;
                 byThread.merge(threadGroup(info.getThreadName()), seconds, Double::sum);
             }
+            endedThreads.forEach((group, seconds) -> byThread.merge(group, seconds, Double::sum));
             double accounted = byThread.values().stream().mapToDouble(Double::doubleValue).sum();
             byThread.forEach((k, v) -> out.put("jvm_" + k, v));
             out.put("jvm_internal", Math.max(0, total - accounted));

@@ -14,6 +14,8 @@ import org.jooq.DSLContext;
 import org.jooq.Record;
 
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -44,6 +46,9 @@ public final class FlowRun {
     static final Duration RAMP = Duration.ofSeconds(3);
     private static final long MAX_MICROS = Duration.ofHours(1).toNanos() / 1000;
     private static final int SUBMIT_CHUNK = 1000;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    /** The application name of the sessions that submit the tasks. */
+    static final String SUBMITTERS = "ordo-bench-submit";
 
     private final BenchDatabase bench;
     private final String namespace;
@@ -97,7 +102,7 @@ public final class FlowRun {
             switch (spec.load()) {
                 case Load.BurnDown b -> {
                     long t = System.nanoTime();
-                    try (Connection c = connect(settings, "ordo-bench-submit")) {
+                    try (Connection c = connect(settings, SUBMITTERS)) {
                         c.setAutoCommit(false);
                         submitInOneTransaction(c, spec, b.tasks(), progress);
                         double seconds = (System.nanoTime() - t) / 1e9;
@@ -124,23 +129,25 @@ public final class FlowRun {
                 }
                 case Load.Steady s -> {
                     try (Database submitPool = Database.connect(settings.withMaxPoolSize(s.submitters())
-                            .withApplicationName("ordo-bench-submit"))) {
+                            .withApplicationName(SUBMITTERS))) {
                         TaskClient client = new TaskClient(submitPool.dsl());
                         afterTaskId = ramp(settings, spec, s, client, afterTaskId);
                         transactionsBefore = transactions(settings);
                         long total = total(s);
                         AtomicReference<Double> lag = new AtomicReference<>(0.0);
+                        AtomicLong submitCpuNanos = new AtomicLong();
                         Thread submitter = Thread.ofPlatform().name("bench-submit").start(() -> lag.set(
-                                submitSteady(client, spec, s, total, offered)));
+                                submitSteady(client, spec, s, total, offered, submitCpuNanos)));
                         try (Monitor monitor = monitor(settings, afterTaskId, progress, s.saturate() ? offered::get : () -> total)) {
                             CpuAccount account = cpuAccount(monitor, prefix, cluster);
                             monitor.awaitFinished(() -> submitter.isAlive() ? Long.MAX_VALUE : offered.get(), STALL);
+                            submitter.join();
+                            account.endedThreads("submitters", submitCpuNanos.get() / 1e9);
                             cpu = account.stop(monitor.connection());
                             monitorQueries = monitor.queries();
                             peakOrchestration = monitor.peakOrchestration();
                             peakNamespace = monitor.peakNamespace();
                         }
-                        submitter.join();
                         lagMillis = lag.get();
                     }
                 }
@@ -198,7 +205,7 @@ public final class FlowRun {
             throws SQLException, InterruptedException {
         Load.Steady ramp = new Load.Steady(load.rate(), RAMP, load.submitters(), load.saturate());
         AtomicLong offered = new AtomicLong();
-        submitSteady(client, spec, ramp, total(ramp), offered);
+        submitSteady(client, spec, ramp, total(ramp), offered, new AtomicLong());
         try (Monitor monitor = monitor(settings, afterTaskId, new Progress(err, "  ramp (not measured)"), offered::get)) {
             monitor.awaitFinished(offered::get, STALL);
         }
@@ -214,7 +221,8 @@ public final class FlowRun {
      * few threads sharing its pool (saturating: as fast as they can until the load's duration is over). Returns how far
      * behind its schedule the submission fell at worst, in ms.
      */
-    private double submitSteady(TaskClient client, RunSpec spec, Load.Steady load, long total, AtomicLong offered) {
+    private double submitSteady(TaskClient client, RunSpec spec, Load.Steady load, long total, AtomicLong offered,
+                                AtomicLong cpuNanos) {
         AtomicLong next = new AtomicLong();
         AtomicLong worstLagNanos = new AtomicLong();
         try {
@@ -224,9 +232,11 @@ public final class FlowRun {
             List<Thread> threads = new ArrayList<>();
             for (int i = 0; i < load.submitters(); i++) {
                 threads.add(Thread.ofPlatform().name("bench-submit-" + i).start(() -> {
+                    long cpuStart = THREADS.getCurrentThreadCpuTime();
                     while (true) {
                         long ticket = next.getAndIncrement();
                         if (ticket >= total || (load.saturate() && System.nanoTime() - end > 0)) {
+                            cpuNanos.addAndGet(THREADS.getCurrentThreadCpuTime() - cpuStart);
                             return;
                         }
                         long due = start + (long) (ticket * interval);
@@ -253,7 +263,7 @@ public final class FlowRun {
     /** One task at a time: submit, wait until it finished (polling every 5 ms), pause, repeat. */
     private void submitSequential(DatabaseSettings settings, RunSpec spec, Load.Sequential load, AtomicLong offered, Monitor monitor,
                                   AtomicLong ownQueries) throws SQLException, InterruptedException {
-        try (Connection c = connect(settings, "ordo-bench-submit");
+        try (Connection c = connect(settings, SUBMITTERS);
              PreparedStatement submit = c.prepareStatement("select ordo.submit_task(?, ?, null, ?::jsonb)");
              PreparedStatement status = c.prepareStatement("select status in ('complete', 'failed', 'cancelled') from ordo.task where id = ?")) {
             submit.setString(1, namespace);
@@ -341,7 +351,7 @@ public final class FlowRun {
 
     /** Counts the CPU of the run's sessions (their application_name starts with the run's prefix) and of its nodes. */
     private static CpuAccount cpuAccount(Monitor monitor, String prefix, BenchCluster cluster) throws SQLException {
-        return CpuAccount.start(monitor.connection(), prefix + "-", cluster.processes().stream().map(p -> p.pid()).toList());
+        return CpuAccount.start(monitor.connection(), prefix + "-", SUBMITTERS, cluster.processes().stream().map(p -> p.pid()).toList());
     }
 
     /** Committed and rolled-back transactions of the database so far (a fresh session: a fresh statistics snapshot). */

@@ -74,6 +74,12 @@ class ReportTest {
         // the steady run counts the tasks of its 2 measured seconds, not those of its ramp (submitted and drained first)
         assertThat(steady.path("ramp_seconds_not_measured").asInt()).isEqualTo(3);
         assertThat(steady.path("tasks").asLong()).isEqualTo(Math.round(steady.path("offered_per_sec").asDouble() * 2));
+        // the submitting sessions' CPU is counted apart from the nodes', and so is the submitting threads' (they end
+        // before the run is measured, and the JVM cannot be asked about them then)
+        if (steady.has("cpu_s_db_orchestrators")) {
+            assertThat(steady.path("cpu_s_db_submitters").asDouble()).as(steady.toString()).isPositive();
+        }
+        assertThat(steady.path("cpu_s_jvm_submitters").asDouble()).as(steady.toString()).isPositive();
         assertThat(runs.get(3).path("tasks").asInt()).isEqualTo(20); // 240 steps of 1 -> 10 -> 1
         assertThat(runs.get(4).path("tasks").asInt()).isEqualTo(5);
         assertThat(printed).contains("targets:", "burn-down 1-step tasks/s >= 10% of claim+delete ceiling",
