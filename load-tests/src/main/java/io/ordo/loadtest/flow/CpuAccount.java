@@ -18,8 +18,8 @@ import java.util.Map;
 /**
  * CPU time spent during a run, where it can be read: the database sessions of the run's nodes (their backends'
  * {@code /proc/<pid>/stat}, so only when PostgreSQL runs on this machine and is readable) grouped by role, the sessions
- * that submit the tasks, and this JVM or the node processes. CPU per task does not depend on what else the machine runs, unlike throughput, so it
- * is the figure to compare between runs on a noisy machine.
+ * that submit the tasks, and this JVM or the node processes. CPU per task does not depend on what else the machine
+ * runs, unlike throughput, so it is the figure to compare between runs on a noisy machine.
  */
 final class CpuAccount {
     private static final double TICK_SECONDS = 0.01; // USER_HZ is 100 on Linux
