@@ -402,6 +402,32 @@ public final class FlowBenchmark {
         }
         out.println("latencies in ms; ÷c is the ratio to the claim+delete ceiling; xact/t is database transactions per task;"
                 + " peak q is the deepest queue seen");
+        printCpu(out, results);
+    }
+
+    /**
+     * Where each run's CPU went, per task: the database sessions that submitted, orchestrated and ran the tasks, and the
+     * nodes' processes (in-process: this JVM, submitting threads included). Left out when the backends cannot be read.
+     */
+    private static void printCpu(PrintStream out, List<RunResult> results) {
+        List<RunResult> counted = results.stream().filter(r -> !r.cpuSeconds().isEmpty() && r.tasks() > 0).toList();
+        if (counted.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.printf(Locale.ROOT, "%-8s %-24s %14s %14s %14s %14s%n", "shape", "load", "db submitting", "db orchestr.", "db workers",
+                "nodes (JVM)");
+        for (RunResult r : counted) {
+            Map<String, Double> cpu = r.cpuSeconds();
+            out.printf(Locale.ROOT, "%-8s %-24s %14.0f %14.0f %14.0f %14.0f%n", r.spec().shape().key(), r.spec().load().label(),
+                    perTask(cpu.getOrDefault("db_submitters", 0.0), r), perTask(cpu.get("db_orchestrators"), r),
+                    perTask(cpu.get("db_workers"), r), perTask(cpu.get("nodes"), r));
+        }
+        out.println("CPU µs per task, counted while the tasks ran (a burn-down's single submission came before)");
+    }
+
+    private static double perTask(double seconds, RunResult r) {
+        return seconds * 1e6 / r.tasks();
     }
 
     private void printTargets(PrintStream out, Ceiling ceiling, List<RunResult> results) {

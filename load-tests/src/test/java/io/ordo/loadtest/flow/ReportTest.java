@@ -78,6 +78,7 @@ class ReportTest {
         // before the run is measured, and the JVM cannot be asked about them then)
         if (steady.has("cpu_s_db_orchestrators")) {
             assertThat(steady.path("cpu_s_db_submitters").asDouble()).as(steady.toString()).isPositive();
+            assertThat(printed).contains("db submitting", "CPU µs per task");
         }
         assertThat(steady.path("cpu_s_jvm_submitters").asDouble()).as(steady.toString()).isPositive();
         assertThat(runs.get(3).path("tasks").asInt()).isEqualTo(20); // 240 steps of 1 -> 10 -> 1
