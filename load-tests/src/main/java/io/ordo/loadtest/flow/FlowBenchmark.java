@@ -423,7 +423,8 @@ public final class FlowBenchmark {
                     perTask(cpu.getOrDefault("db_submitters", 0.0), r), perTask(cpu.get("db_orchestrators"), r),
                     perTask(cpu.get("db_workers"), r), perTask(cpu.get("nodes"), r));
         }
-        out.println("CPU µs per task, counted while the tasks ran (a burn-down's single submission came before)");
+        out.println("CPU µs per task, counted while the tasks ran: a burn-down's submission came before, and a sequential"
+                + " run's submitting session has closed when it is read");
     }
 
     private static double perTask(double seconds, RunResult r) {
