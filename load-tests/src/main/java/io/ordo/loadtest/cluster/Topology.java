@@ -31,8 +31,13 @@ public record Topology(int orchestrators, int workers, boolean processes, int wo
         }
     }
 
+    /**
+     * One orchestrator and one worker in this JVM. The worker holds 200 steps and reads up to 100 at a time: it reads
+     * as many as it has free slots, and with 100 slots and reads of 50 a fan-out ran at 25% fewer steps a second, at
+     * 25% more CPU a step (load-tests/RESULTS.md, 2026-12-06, late).
+     */
     public static Topology defaults() {
-        return new Topology(1, 1, false, 100, 50, 200, Duration.ofSeconds(30));
+        return new Topology(1, 1, false, 200, 100, 200, Duration.ofSeconds(30));
     }
 
     public Topology withNodes(int orchestrators, int workers) {

@@ -126,8 +126,8 @@ record FlowOptions(int tasks, int steps, double rate, int seconds, int submitter
                   --orchestrators N       orchestrator nodes (default 1)
                   --workers N             worker nodes (default 1)
                   --processes             run every node as a JVM of its own instead of in this one
-                  --concurrency N         handlers per worker (default 100)
-                  --worker-batch N        steps a worker reads per call (default 50)
+                  --concurrency N         handlers per worker (default 200)
+                  --worker-batch N        steps a worker reads per call (default 100)
                   --orchestrator-batch N  orchestration messages per pass (default 200)
                   --sleep-ms LIST         what the handler does: 0 is a no-op, else it sleeps that long (default 0)
                   --namespace NAME        the benchmark namespace (default bench)
