@@ -27,8 +27,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.random.RandomGenerator;
 
 /**
- * One orchestration pass: where task_requested, step_result(s), retry_due and step_timeout messages are
- * applied to tasks and ready steps are enqueued on their namespace's queue.
+ * One orchestration pass: where step_result(s), retry_due, step_timeout and resume messages are applied to tasks
+ * and ready steps are enqueued on their namespace's queue. A submission enqueues its task's first steps itself
+ * (V18); task_requested, which submissions sent before, is still applied.
  * <p>
  * A pass is one transaction: it locks a batch of visible orchestration messages ({@code ordo.lock_batch}) and
  * the tasks involved ({@code FOR UPDATE SKIP LOCKED}; a task another node is working on, or holds a live lease
@@ -476,6 +477,7 @@ final class OrchestrationPass {
         String type = body.path("type").asText();
         switch (type) {
             case "task_requested" -> {
+                // sent by submissions before V18, which now set the task in progress and enqueue its first steps
                 if (task.status.equals("pending")) {
                     task.setStatus("in_progress", null, fx);
                 }

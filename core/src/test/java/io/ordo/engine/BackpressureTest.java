@@ -88,11 +88,14 @@ class BackpressureTest {
     @Test
     void orchestrators_do_not_feed_a_saturated_namespace_until_it_drains_below_warning(TestDatabase db) {
         DSLContext dsl = db.dsl();
-        new TemplateRegistry(dsl).register(EngineFixture.chain("held", "job", 1, "echo"));
+        new TemplateRegistry(dsl).register(EngineFixture.chain("held", "job", 2, "echo"));
         dsl.execute("select ordo.set_config('backpressure.held.warning', '1', 'test')");
         dsl.execute("select ordo.set_config('backpressure.held.critical', '2', 'test')");
-        // a task accepted just before the leader's statistics refresh marked the namespace critical
+        // a task whose first step ran just before the leader's statistics refresh marked the namespace critical
         long id = new TaskClient(dsl).submit("held", "job", "{}");
+        try (SqlWorker worker = new SqlWorker(dsl, "held", Map.of("echo", s -> Map.of()), 0)) {
+            assertThat(worker.runOnce(10)).isEqualTo(1);
+        }
         for (int i = 0; i < 3; i++) {
             dsl.execute("select ordo.send('ns_held', '{}')");
         }
@@ -104,7 +107,7 @@ class BackpressureTest {
                 java.time.Clock.systemUTC(), new java.util.Random(7), metrics);
         pass.runOnce();
         assertThat(metrics.backpressureDeferrals()).isEqualTo(1);
-        assertThat(new TaskClient(dsl).get(id).orElseThrow().step("s0").status()).isEqualTo(io.ordo.task.StepStatus.PENDING);
+        assertThat(new TaskClient(dsl).get(id).orElseThrow().step("s1").status()).isEqualTo(io.ordo.task.StepStatus.PENDING);
         assertThat(dsl.fetchOne("select count(*) from ordo.message where queue_name = 'ns_held'").get(0, Integer.class))
                 .as("nothing was added to the saturated queue").isEqualTo(3);
 
@@ -113,7 +116,7 @@ class BackpressureTest {
         dsl.execute("select ordo.refresh_queue_stats('ns_held'), ordo.refresh_backpressure()");
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).until(() -> {
             pass.runOnce();
-            return new TaskClient(dsl).get(id).orElseThrow().step("s0").status() == io.ordo.task.StepStatus.ENQUEUED;
+            return new TaskClient(dsl).get(id).orElseThrow().step("s1").status() == io.ordo.task.StepStatus.ENQUEUED;
         });
     }
 

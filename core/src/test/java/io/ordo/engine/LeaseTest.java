@@ -13,6 +13,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,6 +28,9 @@ class LeaseTest {
         new TemplateRegistry(dsl).register(EngineFixture.chain("lease", "two", 2, "h"));
         TaskClient tasks = new TaskClient(dsl);
         long id = tasks.submit("lease", "two", "{}");
+        try (SqlWorker worker = new SqlWorker(dsl, "lease", Map.of("h", s -> Map.of()), 0)) {
+            assertThat(worker.runOnce(10)).as("the first step, enqueued at submission, runs").isEqualTo(1);
+        }
         Duration ttl = Duration.ofMillis(700);
         EngineMetrics metricsA = new EngineMetrics();
         EngineMetrics metricsB = new EngineMetrics();
@@ -42,7 +46,8 @@ class LeaseTest {
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> b.runOnce() > 0);
         assertThat(metricsB.leaseTakeovers()).isEqualTo(1);
         assertThat(tasks.get(id).orElseThrow().status()).isEqualTo(TaskStatus.IN_PROGRESS);
-        assertThat(tasks.get(id).orElseThrow().step("s0").status()).isEqualTo(StepStatus.ENQUEUED);
+        assertThat(tasks.get(id).orElseThrow().step("s0").status()).isEqualTo(StepStatus.COMPLETE);
+        assertThat(tasks.get(id).orElseThrow().step("s1").status()).isEqualTo(StepStatus.ENQUEUED);
         long transitions = dsl.fetchOne("select count(*) from ordo.transition where task_id = ?", id).get(0, Long.class);
         long stepMessages = dsl.fetchOne("select count(*) from ordo.message where queue_name = 'ns_lease'").get(0, Long.class);
 
@@ -51,7 +56,7 @@ class LeaseTest {
         assertThat(metricsA.staleLeases()).isEqualTo(1);
         assertThat(dsl.fetchOne("select count(*) from ordo.transition where task_id = ?", id).get(0, Long.class)).isEqualTo(transitions);
         assertThat(dsl.fetchOne("select count(*) from ordo.message where queue_name = 'ns_lease'").get(0, Long.class)).isEqualTo(stepMessages);
-        assertThat(tasks.get(id).orElseThrow().step("s0").attempt()).isEqualTo(1);
+        assertThat(tasks.get(id).orElseThrow().step("s1").attempt()).isEqualTo(1);
     }
 
     @Test

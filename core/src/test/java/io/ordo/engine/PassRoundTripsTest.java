@@ -20,6 +20,7 @@ import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Clock;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -40,6 +41,9 @@ class PassRoundTripsTest {
         dsl.execute("delete from ordo.q_orchestration"); // the database's other tests leave nothing for this pass
         TaskClient tasks = new TaskClient(dsl);
         long[] ids = {tasks.submit("trips", "job", "{}"), tasks.submit("trips", "job", "{}"), tasks.submit("trips", "job", "{}")};
+        try (SqlWorker worker = new SqlWorker(dsl, "trips", Map.of("h", s -> Map.of()), 0)) {
+            assertThat(worker.runOnce(10)).as("the first steps, enqueued at submission, run").isEqualTo(3);
+        }
         AtomicInteger executions = new AtomicInteger();
         OrchestrationPass pass = new OrchestrationPass(counting(db.dataSource(), executions),
                 OrchestratorSettings.defaults("trips-node"), Clock.systemUTC(), new Random(5), new EngineMetrics());
@@ -49,7 +53,8 @@ class PassRoundTripsTest {
         assertThat(executions.get()).as("statements executed by the pass").isEqualTo(2);
         for (long id : ids) {
             assertThat(tasks.get(id).orElseThrow().status()).isEqualTo(TaskStatus.IN_PROGRESS);
-            assertThat(tasks.get(id).orElseThrow().step("s0").status()).isEqualTo(StepStatus.ENQUEUED);
+            assertThat(tasks.get(id).orElseThrow().step("s0").status()).isEqualTo(StepStatus.COMPLETE);
+            assertThat(tasks.get(id).orElseThrow().step("s1").status()).isEqualTo(StepStatus.ENQUEUED);
         }
         assertThat(dsl.fetchOne("select count(*) from ordo.q_ns_trips").get(0, Integer.class)).isEqualTo(3);
         assertThat(dsl.fetchOne("select count(*) from ordo.q_orchestration").get(0, Integer.class)).isZero();
@@ -61,15 +66,17 @@ class PassRoundTripsTest {
         new TemplateRegistry(dsl).register(EngineFixture.chain("edge", "job", 2, "h"));
         TaskClient tasks = new TaskClient(dsl);
         long submitted = tasks.submit("edge", "job", "{}");
-        // the task moves to the largest id; its message names it as 9223372036854775806.5, which the parse reads as a
-        // double that rounds to 2^63 and converts to Long.MAX_VALUE, and the server truncates to Long.MAX_VALUE - 1
+        // the task moves to the largest id, pending as a task submitted before V18 is, with a task_requested message
+        // that names it as 9223372036854775806.5, which the parse reads as a double that rounds to 2^63 and converts to
+        // Long.MAX_VALUE, and the server truncates to Long.MAX_VALUE - 1
         long moved = Long.MAX_VALUE;
         dsl.execute("""
                 insert into ordo.task (id, namespace, template_name, template_version, status, context, priority, steps_total)
                 overriding system value
-                select ?, namespace, template_name, template_version, status, context, priority, steps_total
+                select ?, namespace, template_name, template_version, 'pending', context, priority, steps_total
                 from ordo.task where id = ?""", moved, submitted);
-        dsl.execute("update ordo.step set task_id = ? where task_id = ?", moved, submitted);
+        dsl.execute("update ordo.step set task_id = ?, status = 'pending', attempt = 0, msg_id = null where task_id = ?", moved, submitted);
+        dsl.execute("delete from ordo.q_ns_edge");
         dsl.execute("delete from ordo.task where id = ?", submitted);
         dsl.execute("delete from ordo.q_orchestration");
         dsl.fetch("select ordo.send('orchestration', '{\"type\": \"task_requested\", \"task_id\": 9223372036854775806.5}'::jsonb)");

@@ -26,15 +26,18 @@ class PoisonMessageTest {
     @Test
     void a_message_that_keeps_failing_its_pass_is_dead_lettered_after_the_read_cap_and_holds_back_no_other_task(TestDatabase db) {
         DSLContext dsl = db.dsl();
-        new TemplateRegistry(dsl).register(EngineFixture.chain("poison", "job", 1, "h"));
+        new TemplateRegistry(dsl).register(EngineFixture.chain("poison", "job", 2, "h"));
         TaskClient tasks = new TaskClient(dsl);
         long poisoned = tasks.submit("poison", "job", "{}");
-        // damage the task so that applying any message to it throws
-        dsl.execute("update ordo.step set errors = '{\"not\": \"an array\"}' where task_id = ?", poisoned);
         List<Long> healthy = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             healthy.add(tasks.submit("poison", "job", "{}"));
         }
+        try (SqlWorker worker = new SqlWorker(dsl, "poison", java.util.Map.of("h", s -> java.util.Map.of()), 0)) {
+            assertThat(worker.runOnce(10)).as("the first steps, enqueued at submission, run").isEqualTo(6);
+        }
+        // damage a task so that applying any message to it throws
+        dsl.execute("update ordo.step set errors = '{\"not\": \"an array\"}' where task_id = ?", poisoned);
         OrchestrationPass pass = new OrchestrationPass(dsl, OrchestratorSettings.defaults("poison-node")
                 .withLeaseTtl(Duration.ofMillis(150)).withMaxMessageReads(3), Clock.systemUTC(), new Random(5), new EngineMetrics());
 
@@ -45,7 +48,7 @@ class PoisonMessageTest {
                 // the first pass fails as a whole: the batch is applied task by task from the next read on
             }
             return tasks.get(poisoned).orElseThrow().status().terminal()
-                    && healthy.stream().allMatch(id -> tasks.get(id).orElseThrow().step("s0").status() == StepStatus.ENQUEUED);
+                    && healthy.stream().allMatch(id -> tasks.get(id).orElseThrow().step("s1").status() == StepStatus.ENQUEUED);
         });
 
         assertThat(tasks.get(poisoned).orElseThrow().status()).isEqualTo(TaskStatus.FAILED);

@@ -9,11 +9,9 @@ import org.jooq.DSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -25,8 +23,9 @@ class PriorityTest {
     void high_priority_goes_first_but_cannot_starve_an_older_low_priority_task(TestDatabase db) {
         DSLContext dsl = db.dsl();
         new TemplateRegistry(dsl).register(EngineFixture.chain("prio", "job", 1, "h"));
-        // one priority point is worth 10 ms of waiting: priority 100 jumps a 1 s queue, no further
-        dsl.execute("update ordo.queue set priority_step = interval '10 milliseconds' where queue_name = 'orchestration'");
+        // one priority point is worth 10 ms of waiting: priority 100 jumps a 1 s queue, no further. A submission
+        // enqueues the task's first step on its namespace's queue with its priority's head start (V18)
+        dsl.execute("update ordo.queue set priority_step = interval '10 milliseconds' where queue_name = 'ns_prio'");
         TaskClient tasks = new TaskClient(dsl);
         SubmitOptions high = SubmitOptions.DEFAULT.withPriority(100);
 
@@ -36,14 +35,14 @@ class PriorityTest {
         await().pollDelay(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(3)).until(() -> true);
         List<Long> later = submit(tasks, 30, high);        // newer than the low one by more than their advantage
 
-        // the backlog is drained in small batches, as under contention
-        OrchestrationPass pass = new OrchestrationPass(dsl, OrchestratorSettings.defaults("prio-node").withBatchSize(5),
-                Clock.systemUTC(), new Random(3), new EngineMetrics());
-        while (pass.runOnce() > 0) {
-            // drain
+        // the backlog is read in small batches, as under contention
+        List<Long> order = new ArrayList<>();
+        try (SqlWorker worker = new SqlWorker(dsl, "prio", java.util.Map.of(), 0)) {
+            List<SqlWorker.Step> read;
+            while (!(read = worker.read(Duration.ofSeconds(30), 5)).isEmpty()) {
+                read.forEach(step -> order.add(step.taskId()));
+            }
         }
-        List<Long> order = dsl.fetch("select task_id from ordo.transition where step_id is null and to_state = 'in_progress'"
-                + " order by seq").getValues(0, Long.class);
         int lowAt = order.indexOf(low);
         assertThat(order).hasSize(91);
         assertThat(order.subList(0, lowAt)).as("high priority, older or only slightly newer, goes first")

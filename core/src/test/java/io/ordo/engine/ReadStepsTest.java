@@ -190,13 +190,14 @@ class ReadStepsTest {
     /**
      * A read racing the passes that enqueue: its statement may start before a pass commits and still read the
      * messages that pass sent. V14 then saw their steps as the pass found them, pending, and dropped the messages:
-     * those steps stayed enqueued without a message for ever (3 or 4 of some 9,000 in each of three runs of this test). Three sessions enqueue as
-     * a pass does (the step enqueued and its message sent in one transaction), three read, for 15 s.
+     * those steps stayed enqueued without a message for ever (3 or 4 of some 9,000 in each of three runs of this test). Three sessions
+     * submit chains of two steps, whose first step the submission enqueues (V18), and enqueue the second as a pass does (the
+     * step enqueued and its message sent in one transaction); three read, for 15 s.
      */
     @Test
     void reads_racing_the_passes_that_enqueue_strand_no_step(TestDatabase db) throws Exception {
         DSLContext dsl = db.dsl();
-        new TemplateRegistry(dsl).register(EngineFixture.chain("racing", "one", 1, "h"));
+        new TemplateRegistry(dsl).register(EngineFixture.chain("racing", "one", 2, "h"));
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         AtomicBoolean enqueueing = new AtomicBoolean(true);
         AtomicLong enqueued = new AtomicLong();
@@ -211,7 +212,7 @@ class ReadStepsTest {
                                  with sent as (
                                      insert into ordo.message (queue_name, vt, message)
                                      select 'ns_racing', clock_timestamp(), jsonb_build_object('task_id', s.task_id, 'step_id', s.id, 'attempt', 1)
-                                     from ordo.step s where s.task_id = ?
+                                     from ordo.step s where s.task_id = ? and s.name = 's1'
                                      returning msg_id, (message ->> 'step_id')::bigint as step_id)
                                  update ordo.step s set status = 'enqueued', attempt = 1, msg_id = sent.msg_id, enqueued_at = now()
                                  from sent where s.id = sent.step_id""")) {
@@ -226,7 +227,7 @@ class ReadStepsTest {
                             enqueue.executeUpdate();
                             c.commit();
                             c.setAutoCommit(true);
-                            enqueued.incrementAndGet();
+                            enqueued.addAndGet(2);
                         }
                     }
                     return null;
@@ -257,8 +258,6 @@ class ReadStepsTest {
                 session.get();
             }
         }
-        // no orchestrator ran: the submissions' task_requested messages would be in the way of the other tests' passes
-        dsl.execute("delete from ordo.message where queue_name = 'orchestration'");
         assertThat(enqueued.get()).as("steps enqueued while the reads ran").isGreaterThan(3_000);
         Record steps = dsl.fetchOne("""
                 select count(*) filter (where s.status = 'enqueued' and m.msg_id is null),

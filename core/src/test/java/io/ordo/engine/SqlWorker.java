@@ -101,6 +101,15 @@ final class SqlWorker implements AutoCloseable {
         return r.toString();
     }
 
+    /** Reads up to {@code qty} steps once, runs them and hands their results back; returns how many it ran. */
+    int runOnce(int qty) {
+        List<Step> steps = read(Duration.ofSeconds(30), qty);
+        if (!steps.isEmpty()) {
+            complete(steps.stream().map(this::run).toList());
+        }
+        return steps.size();
+    }
+
     void complete(List<String> results) {
         dsl.fetch("select ordo.complete_steps(?, ?::jsonb[])", namespace, results.toArray(String[]::new));
     }
