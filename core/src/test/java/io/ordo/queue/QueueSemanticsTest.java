@@ -291,6 +291,35 @@ class QueueSemanticsTest {
         await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> queue.metrics("strict").totalSent() == 1);
     }
 
+    /**
+     * The check behind every send's wake-up needs one visible message. Planned with statistics from when the queue
+     * was empty, it collected every visible message in a bitmap first (V19): each of a burn-down's submissions, all in
+     * one transaction, paid for the messages of those before it.
+     */
+    @Test
+    void the_idle_check_of_a_queue_with_a_backlog_stops_at_its_first_visible_message() throws Exception {
+        queue.createQueue("deep");
+        try (Connection c = db.connect()) {
+            try (Statement st = c.createStatement()) {
+                st.execute("analyze ordo.q_deep");
+                st.execute("select ordo.send_batch('deep', array(select '{}'::jsonb from generate_series(1, 2000)))");
+                c.setAutoCommit(false);
+                String read = "select pg_stat_get_xact_tuples_returned('ordo.q_deep_vt'::regclass)";
+                long before = single(st, read);
+                st.execute("select ordo.notify_if_idle('deep')");
+                assertThat(single(st, read) - before).as("index entries the idle check read").isLessThanOrEqualTo(2);
+                c.rollback();
+            }
+        }
+    }
+
+    private static long single(Statement st, String sql) throws java.sql.SQLException {
+        try (var rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
     @Test
     void a_transaction_of_a_thousand_sends_notifies_once() throws Exception {
         queue.createQueue("noisy");
