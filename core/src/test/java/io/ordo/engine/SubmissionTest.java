@@ -116,6 +116,25 @@ class SubmissionTest {
     }
 
     @Test
+    void a_task_cancelled_right_after_its_submission_leaves_no_step_message(TestDatabase db) {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.fanOut("quick", "fan", 2, "h"));
+        TaskClient tasks = new TaskClient(dsl);
+        long id = tasks.submit("quick", "fan", "{}");
+        assertThat(dsl.fetchOne("select count(*) from ordo.q_ns_quick").get(0, Integer.class)).isEqualTo(1);
+
+        assertThat(tasks.cancel(id, "submitted by mistake")).isTrue();
+
+        TaskView cancelled = tasks.get(id).orElseThrow();
+        assertThat(cancelled.status()).isEqualTo(TaskStatus.CANCELLED);
+        assertThat(cancelled.steps()).allSatisfy(step -> assertThat(step.status()).isEqualTo(StepStatus.CANCELLED));
+        assertThat(dsl.fetchOne("select count(*) from ordo.q_ns_quick").get(0, Integer.class)).as("the first step's message").isZero();
+        try (SqlWorker worker = new SqlWorker(dsl, "quick", Map.of("h", step -> Map.of()), 0)) {
+            assertThat(worker.runOnce(10)).as("nothing left for a worker").isZero();
+        }
+    }
+
+    @Test
     void a_submission_rolled_back_with_the_callers_transaction_leaves_no_step_message(TestDatabase db) throws Exception {
         DSLContext dsl = db.dsl();
         new TemplateRegistry(dsl).register(EngineFixture.chain("undone", "job", 2, "h"));
