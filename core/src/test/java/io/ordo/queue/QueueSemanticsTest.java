@@ -313,6 +313,63 @@ class QueueSemanticsTest {
         }
     }
 
+    /**
+     * The leader's refresh of every queue's statistics and each node's sampler (metrics_all, which refreshes the stale
+     * ones) lock the same queue rows; in two different orders they deadlocked (V20). Queues created in reverse name
+     * order lie on disk in reverse: a refresh that followed the table instead of the names would lock lock_z first.
+     */
+    @Test
+    void every_refresh_of_queue_statistics_locks_the_queues_in_name_order() throws Exception {
+        for (String name : List.of("lock_z", "lock_m", "lock_a")) {
+            queue.createQueue(name);
+        }
+        for (String refresh : List.of("select ordo.refresh_queue_stats()", "select count(*) from ordo.metrics_all(0)")) {
+            try (Connection holder = db.connect(); Connection refresher = db.connect(); Connection prober = db.connect()) {
+                holder.setAutoCommit(false);
+                try (Statement st = holder.createStatement()) {
+                    st.execute("select 1 from ordo.queue where queue_name = 'lock_m' for update");
+                }
+                int refresherPid = pid(refresher);
+                ExecutorService pool = Executors.newSingleThreadExecutor();
+                try {
+                    Future<?> blocked = pool.submit(() -> {
+                        try (Statement st = refresher.createStatement()) {
+                            st.execute(refresh);
+                        }
+                        return null;
+                    });
+                    try (Statement st = prober.createStatement()) {
+                        await().atMost(Duration.ofSeconds(10)).until(() ->
+                                single(st, "select cardinality(pg_blocking_pids(" + refresherPid + "))") > 0);
+                        assertThat(lockedByOther(st, "lock_a")).as("%s: lock_a, before lock_m by name", refresh).isTrue();
+                        assertThat(lockedByOther(st, "lock_z")).as("%s: lock_z, after lock_m by name", refresh).isFalse();
+                    }
+                    holder.rollback();
+                    blocked.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } finally {
+                    pool.shutdownNow();
+                }
+            }
+        }
+    }
+
+    private static int pid(Connection c) throws java.sql.SQLException {
+        try (Statement st = c.createStatement()) {
+            return (int) single(st, "select pg_backend_pid()");
+        }
+    }
+
+    /** Whether another session holds a lock on the queue's row (tried without waiting, in a transaction of its own). */
+    private static boolean lockedByOther(Statement st, String queueName) throws java.sql.SQLException {
+        try {
+            st.execute("select 1 from ordo.queue where queue_name = '" + queueName + "' for share nowait");
+            return false;
+        } catch (java.sql.SQLException e) {
+            assertThat(e.getSQLState()).as("lock not available").isEqualTo("55P03");
+            return true;
+        }
+    }
+
     private static long single(Statement st, String sql) throws java.sql.SQLException {
         try (var rs = st.executeQuery(sql)) {
             rs.next();
