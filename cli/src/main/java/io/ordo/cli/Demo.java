@@ -31,6 +31,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -153,7 +155,9 @@ public final class Demo {
         opened.add(db);
         db.migrate();
         TemplateRegistry templates = new TemplateRegistry(db.dsl());
+        Set<String> namespaces = new TreeSet<>();
         for (TemplateRegistry.Registered t : templates.registerDirectory(options.templates())) {
+            namespaces.add(t.namespace());
             out.printf("Template %s/%s version %s %s%n", t.namespace(), t.name(), t.version(), t.created() ? "registered" : "already registered");
         }
 
@@ -172,6 +176,9 @@ public final class Demo {
         opened.add(server::stop);
 
         for (StepHandlerProvider provider : ServiceLoader.load(StepHandlerProvider.class)) {
+            if (!namespaces.contains(provider.namespace())) {
+                continue; // handlers of another namespace on the classpath (the benchmark's): the demo has no template for them
+            }
             for (int i = 1; i <= 2; i++) {
                 OrdoWorker worker = OrdoWorker.builder(db.dataSource())
                         .namespace(provider.namespace())

@@ -29,7 +29,10 @@ class DemoTest {
         assertThat(out).contains("Template fulfillment/order_fulfillment version 1 registered")
                 .contains("curl -s -X POST http://localhost:")
                 .contains("Submitted 12 orders over HTTP")
-                .contains("Summary: 12 tasks (12 complete, 0 failed)");
+                .contains("Summary: 12 tasks (12 complete, 0 failed)")
+                .contains("Workers for namespace fulfillment")
+                .as("the benchmark's handlers are on the classpath, but the demo registers no template of theirs")
+                .doesNotContain("Workers for namespace bench");
         assertThat(db.dsl().fetchOne("select count(*) from ordo.task where status = 'complete'").get(0, Integer.class)).isEqualTo(12);
         // every order's payment failed once and was retried, as the example gateway does
         assertThat(db.dsl().fetchOne("select count(*) from ordo.step where name = 'charge_payment' and attempt = 2").get(0, Integer.class))
