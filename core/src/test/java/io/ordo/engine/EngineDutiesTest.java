@@ -57,4 +57,45 @@ class EngineDutiesTest {
             coordination.releaseLeadership(second);
         }
     }
+
+    /**
+     * Creating a partition of the transition log locks the whole table, which every submission, read and pass writes.
+     * Behind a long transaction, the waiting request would queue all of them; the maintenance gives up instead and
+     * tries again at its next run (partitions are made a week ahead).
+     */
+    @Test
+    void the_transition_log_maintenance_gives_up_rather_than_queue_every_writer_behind_a_long_transaction(TestDatabase db)
+            throws Exception {
+        DSLContext dsl = db.dsl();
+        String partition = dsl.fetchOne("select ordo.daily_partition_name('transition', (now() at time zone 'utc')::date + 7)")
+                .get(0, String.class);
+        dsl.execute("drop table if exists ordo." + partition);
+        try (PostgresCoordination coordination = new PostgresCoordination(db.database(), Clock.systemUTC());
+             java.sql.Connection longTransaction = db.connect()) {
+            Leadership leader = coordination.tryAcquireLeadership("node-1").orElseThrow();
+            LeaderDuty maintain = new EngineDuties(dsl).leaderDuties(() -> Duration.ofSeconds(1), () -> 30).stream()
+                    .filter(d -> d.name().equals("maintain-transition-log")).findFirst().orElseThrow();
+            longTransaction.setAutoCommit(false);
+            try (java.sql.Statement st = longTransaction.createStatement()) {
+                st.execute("lock table ordo.transition in row exclusive mode"); // what every writer of the log holds
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                var run = pool.submit(() -> maintain.run(leader.term()));
+                assertThatThrownBy(() -> run.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                        .as("the maintenance gave up instead of waiting for the long transaction")
+                        .isInstanceOf(java.util.concurrent.ExecutionException.class)
+                        .hasStackTraceContaining("lock timeout");
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(dsl.fetchOne("select to_regclass('ordo." + partition + "') is null").get(0, Boolean.class)).isTrue();
+            longTransaction.commit();
+
+            maintain.run(leader.term());
+            assertThat(dsl.fetchOne("select to_regclass('ordo." + partition + "') is not null").get(0, Boolean.class))
+                    .as("the next run made the partition").isTrue();
+            coordination.releaseLeadership(leader);
+        }
+    }
 }
