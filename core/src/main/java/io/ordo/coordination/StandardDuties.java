@@ -41,6 +41,18 @@ public final class StandardDuties {
         });
     }
 
+    /** How long a run that creates or drops partitions waits for its lock on the partitioned table. */
+    public static final Duration PARTITION_LOCK_TIMEOUT = Duration.ofMillis(100);
+
+    /**
+     * Makes the rest of {@code tx} wait at most {@link #PARTITION_LOCK_TIMEOUT} for a lock. Creating or dropping a
+     * partition locks the whole partitioned table; behind a long transaction, the waiting request would queue every
+     * writer of the table behind it. Partitions are made days ahead, so such a run gives up and tries again later.
+     */
+    public static void limitPartitionLockWait(DSLContext tx) {
+        tx.execute("set local lock_timeout = '" + PARTITION_LOCK_TIMEOUT.toMillis() + "ms'");
+    }
+
     /**
      * Creates archive partitions {@code daysAhead} days ahead and drops those older than {@code retentionDays}
      * ({@code ordo.duty_maintain_archive}).
@@ -48,8 +60,11 @@ public final class StandardDuties {
     public static LeaderDuty archiveMaintenance(DSLContext dsl, Clock clock, Supplier<Duration> interval,
                                                 IntSupplier daysAhead, IntSupplier retentionDays) {
         return LeaderDuty.of("maintain-archive", interval, term -> {
-            var result = termChecked(term, () -> dsl.fetchOne("select created, dropped from ordo.duty_maintain_archive(?, ?, ?, ?)",
-                    term, daysAhead.getAsInt(), retentionDays.getAsInt(), timestamp(clock)));
+            var result = termChecked(term, () -> dsl.transactionResult(cfg -> {
+                limitPartitionLockWait(cfg.dsl());
+                return cfg.dsl().fetchOne("select created, dropped from ordo.duty_maintain_archive(?, ?, ?, ?)",
+                        term, daysAhead.getAsInt(), retentionDays.getAsInt(), timestamp(clock));
+            }));
             String[] dropped = result.get(1, String[].class);
             if (dropped.length > 0 || result.get(0, Integer.class) > 0) {
                 LOG.log(System.Logger.Level.INFO, "archive: created " + result.get(0, Integer.class) + " partitions, dropped "

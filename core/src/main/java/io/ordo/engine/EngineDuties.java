@@ -1,6 +1,7 @@
 package io.ordo.engine;
 
 import io.ordo.coordination.LeaderDuty;
+import io.ordo.coordination.StandardDuties;
 import io.ordo.coordination.PostgresCoordination;
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
@@ -46,9 +47,6 @@ public final class EngineDuties {
         reclaimExpiredLeases();
     }
 
-    /** How long the transition log's maintenance waits for its lock on {@code ordo.transition}. */
-    static final Duration PARTITION_LOCK_TIMEOUT = Duration.ofMillis(100);
-
     /** The engine's duties for a {@code LeaderElector}, each term-checked, run every {@code interval}. */
     public List<LeaderDuty> leaderDuties(Supplier<Duration> interval, Supplier<Integer> transitionRetentionDays) {
         return List.of(
@@ -56,10 +54,8 @@ public final class EngineDuties {
                 termChecked("promote-due-retries", interval, EngineDuties::promoteDueRetries),
                 termChecked("reclaim-expired-leases", interval, EngineDuties::reclaimExpiredLeases),
                 termChecked("maintain-transition-log", () -> Duration.ofMinutes(10), tx -> {
-                    // creating or dropping a partition locks all of ordo.transition, which every submission, read and
-                    // pass writes; waiting behind a long transaction, that request would queue every one of them behind
-                    // it. Partitions are made a week ahead: give up at once and try again at the next run
-                    tx.execute("set local lock_timeout = '" + PARTITION_LOCK_TIMEOUT.toMillis() + "ms'");
+                    // every submission, read and pass writes ordo.transition: none may queue behind this run
+                    StandardDuties.limitPartitionLockWait(tx);
                     tx.execute("select ordo.ensure_transition_partitions(7)");
                     return tx.fetch("select ordo.drop_transitions_before(now() - ? * interval '1 day')",
                             transitionRetentionDays.get()).size();

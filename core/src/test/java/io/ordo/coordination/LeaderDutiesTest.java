@@ -74,6 +74,35 @@ class LeaderDutiesTest {
                 .contains(partition(today), partition(today.plusDays(10)));
     }
 
+    /** Behind a long transaction that writes the archive, the duty gives up instead of queueing every archiver. */
+    @Test
+    void archive_duty_gives_up_rather_than_queue_every_writer_behind_a_long_transaction() throws Exception {
+        LocalDate today = clock.instant().atZone(ZoneOffset.UTC).toLocalDate();
+        String ahead = partition(today.plusDays(20));
+        dsl.execute("drop table if exists ordo." + ahead);
+        LeaderDuty maintain = StandardDuties.archiveMaintenance(dsl, clock, () -> EVERY_SECOND, () -> 20, () -> 7);
+        try (java.sql.Connection longTransaction = db.connect()) {
+            longTransaction.setAutoCommit(false);
+            try (java.sql.Statement st = longTransaction.createStatement()) {
+                st.execute("lock table ordo.archive in row exclusive mode"); // what every archiving statement holds
+            }
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                var run = pool.submit(() -> maintain.run(leader.term()));
+                assertThatThrownBy(() -> run.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                        .as("the duty gave up instead of waiting for the long transaction")
+                        .isInstanceOf(java.util.concurrent.ExecutionException.class)
+                        .hasStackTraceContaining("lock timeout");
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(archivePartitions()).doesNotContain(ahead);
+            longTransaction.commit();
+        }
+        maintain.run(leader.term());
+        assertThat(archivePartitions()).as("the next run made the partition").contains(ahead);
+    }
+
     @Test
     void queue_stats_duty_refreshes_the_depth_snapshot() {
         QueueClient queue = new QueueClient(dsl);
