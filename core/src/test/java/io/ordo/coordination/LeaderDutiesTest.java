@@ -3,6 +3,7 @@ package io.ordo.coordination;
 import io.ordo.testing.SettableClock;
 
 import io.ordo.queue.QueueClient;
+import io.ordo.testing.BehindALongTransaction;
 import io.ordo.testing.OrdoDatabaseExtension;
 import io.ordo.testing.TestDatabase;
 import org.jooq.DSLContext;
@@ -81,24 +82,10 @@ class LeaderDutiesTest {
         String ahead = partition(today.plusDays(20));
         dsl.execute("drop table if exists ordo." + ahead);
         LeaderDuty maintain = StandardDuties.archiveMaintenance(dsl, clock, () -> EVERY_SECOND, () -> 20, () -> 7);
-        try (java.sql.Connection longTransaction = db.connect()) {
-            longTransaction.setAutoCommit(false);
-            try (java.sql.Statement st = longTransaction.createStatement()) {
-                st.execute("lock table ordo.archive in row exclusive mode"); // what every archiving statement holds
-            }
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
-            try {
-                var run = pool.submit(() -> maintain.run(leader.term()));
-                assertThatThrownBy(() -> run.get(10, java.util.concurrent.TimeUnit.SECONDS))
-                        .as("the duty gave up instead of waiting for the long transaction")
-                        .isInstanceOf(java.util.concurrent.ExecutionException.class)
-                        .hasStackTraceContaining("lock timeout");
-            } finally {
-                pool.shutdownNow();
-            }
-            assertThat(archivePartitions()).doesNotContain(ahead);
-            longTransaction.commit();
-        }
+        assertThat(BehindALongTransaction.failureOf(db, "ordo.archive", () -> maintain.run(leader.term())))
+                .as("the duty gave up instead of waiting for the long transaction")
+                .hasStackTraceContaining("lock timeout");
+        assertThat(archivePartitions()).doesNotContain(ahead);
         maintain.run(leader.term());
         assertThat(archivePartitions()).as("the next run made the partition").contains(ahead);
     }

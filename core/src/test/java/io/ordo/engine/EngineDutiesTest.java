@@ -4,6 +4,7 @@ import io.ordo.coordination.LeaderDuty;
 import io.ordo.coordination.Leadership;
 import io.ordo.coordination.PostgresCoordination;
 import io.ordo.coordination.StaleTermException;
+import io.ordo.testing.BehindALongTransaction;
 import io.ordo.testing.OrdoDatabaseExtension;
 import io.ordo.testing.TestDatabase;
 import org.jooq.DSLContext;
@@ -70,27 +71,14 @@ class EngineDutiesTest {
         String partition = dsl.fetchOne("select ordo.daily_partition_name('transition', (now() at time zone 'utc')::date + 7)")
                 .get(0, String.class);
         dsl.execute("drop table if exists ordo." + partition);
-        try (PostgresCoordination coordination = new PostgresCoordination(db.database(), Clock.systemUTC());
-             java.sql.Connection longTransaction = db.connect()) {
+        try (PostgresCoordination coordination = new PostgresCoordination(db.database(), Clock.systemUTC())) {
             Leadership leader = coordination.tryAcquireLeadership("node-1").orElseThrow();
             LeaderDuty maintain = new EngineDuties(dsl).leaderDuties(() -> Duration.ofSeconds(1), () -> 30).stream()
                     .filter(d -> d.name().equals("maintain-transition-log")).findFirst().orElseThrow();
-            longTransaction.setAutoCommit(false);
-            try (java.sql.Statement st = longTransaction.createStatement()) {
-                st.execute("lock table ordo.transition in row exclusive mode"); // what every writer of the log holds
-            }
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
-            try {
-                var run = pool.submit(() -> maintain.run(leader.term()));
-                assertThatThrownBy(() -> run.get(10, java.util.concurrent.TimeUnit.SECONDS))
-                        .as("the maintenance gave up instead of waiting for the long transaction")
-                        .isInstanceOf(java.util.concurrent.ExecutionException.class)
-                        .hasStackTraceContaining("lock timeout");
-            } finally {
-                pool.shutdownNow();
-            }
+            assertThat(BehindALongTransaction.failureOf(db, "ordo.transition", () -> maintain.run(leader.term())))
+                    .as("the maintenance gave up instead of waiting for the long transaction")
+                    .hasStackTraceContaining("lock timeout");
             assertThat(dsl.fetchOne("select to_regclass('ordo." + partition + "') is null").get(0, Boolean.class)).isTrue();
-            longTransaction.commit();
 
             maintain.run(leader.term());
             assertThat(dsl.fetchOne("select to_regclass('ordo." + partition + "') is not null").get(0, Boolean.class))
