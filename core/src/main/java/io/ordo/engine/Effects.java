@@ -71,8 +71,8 @@ final class Effects {
                     d.step().handler, d.reason(), d.error().path("class").asText(null),
                     Json.write(Map.of("task_id", d.task().id, "step_id", d.step().id, "attempt", d.step().attempt,
                             "handler", d.step().handler, "step", d.step().name)),
-                    d.error().toString(), d.step().errors.toString(),
-                    d.step().errors.isEmpty() ? null : d.step().errors.get(0).path("at").asText());
+                    d.error().toString(), d.step().errors().toString(),
+                    d.step().errors().isEmpty() ? null : d.step().errors().get(0).path("at").asText());
         }
         for (Unprocessable u : unprocessable) {
             writes.add("""
@@ -180,7 +180,7 @@ final class Effects {
             pendingDeps[i] = s.pendingDeps;
             result[i] = s.result;
             lastError[i] = s.lastError;
-            errors[i] = s.errors.toString();
+            errors[i] = s.errorsWritten();
             msgId[i] = s.msgId;
             retryDelay[i] = s.retryDelayMs;
             enqueued[i] = s.enqueuedNow;
@@ -189,7 +189,8 @@ final class Effects {
         String update = """
                 update ordo.step s
                 set status = u.status, attempt = u.attempt, pending_deps = u.pending_deps,
-                    result = coalesce(u.result::jsonb, s.result), last_error = u.last_error::jsonb, errors = u.errors::jsonb,
+                    result = coalesce(u.result::jsonb, s.result), last_error = coalesce(u.last_error::jsonb, s.last_error),
+                    errors = coalesce(u.errors::jsonb, s.errors),
                     msg_id = %s,
                     next_attempt_at = case when u.retry_delay_ms is null then s.next_attempt_at
                                            else now() + u.retry_delay_ms * interval '1 millisecond' end,

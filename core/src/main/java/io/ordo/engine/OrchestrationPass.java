@@ -214,7 +214,7 @@ final class OrchestrationPass {
     private static final String STEP_SELECT = """
             select id, task_id, name, handler, depends_on, pending_deps, status, attempt, max_attempts,
                    backoff_initial_ms, backoff_multiplier, backoff_max_ms, backoff_jitter, timeout_ms,
-                   msg_id, errors::text, last_error::text, started_at
+                   msg_id, errors::text, started_at
             from ordo.step where task_id = any (%s) order by id""";
 
     /**
@@ -445,8 +445,8 @@ final class OrchestrationPass {
                     r.get(8, Integer.class),
                     new Backoff(Duration.ofMillis(r.get(9, Long.class)), r.get(10, Double.class),
                             Duration.ofMillis(r.get(11, Long.class)), r.get(12, Boolean.class)),
-                    r.get(13, Long.class), r.get(14, Long.class), r.get(15, String.class), r.get(16, String.class));
-            OffsetDateTime started = r.get(17, OffsetDateTime.class);
+                    r.get(13, Long.class), r.get(14, Long.class), r.get(15, String.class));
+            OffsetDateTime started = r.get(16, OffsetDateTime.class);
             s.startedAt = started == null ? null : started.toInstant();
             task.add(s);
         }
@@ -566,9 +566,7 @@ final class OrchestrationPass {
         entry.put("attempt", attempt);
         entry.put("at", clock.instant().toString());
         entry.set("error", error);
-        step.errors.add(entry);
-        step.lastError = error.toString();
-        step.dirty = true;
+        step.addError(entry, error);
         boolean permanent = body.path("permanent").asBoolean(false);
         if (permanent || step.attempt >= step.maxAttempts) {
             step.setStatus("failed", task, Json.object().set("error", error).toString(), fx);
@@ -708,7 +706,10 @@ final class OrchestrationPass {
         final Backoff backoff;
         final long timeoutMs;
         Long msgId;
-        final ArrayNode errors;
+        /** The step's errors as read; parsed only when the pass adds one, and written back only then. */
+        private final String errorsRead;
+        private ArrayNode errors;
+        /** The error this pass recorded (the step's new {@code last_error}), or null: the row keeps its own. */
         String lastError;
         String result;
         Long retryDelayMs;
@@ -719,7 +720,7 @@ final class OrchestrationPass {
         boolean dirty;
 
         StepState(long id, String name, String handler, String[] dependsOn, int pendingDeps, String status, int attempt,
-                  int maxAttempts, Backoff backoff, long timeoutMs, Long msgId, String errors, String lastError) {
+                  int maxAttempts, Backoff backoff, long timeoutMs, Long msgId, String errors) {
             this.id = id;
             this.name = name;
             this.handler = handler;
@@ -731,8 +732,27 @@ final class OrchestrationPass {
             this.backoff = backoff;
             this.timeoutMs = timeoutMs;
             this.msgId = msgId;
-            this.errors = (ArrayNode) Json.parse(errors);
-            this.lastError = lastError;
+            this.errorsRead = errors;
+        }
+
+        /** The errors of every attempt so far, oldest first. */
+        ArrayNode errors() {
+            if (errors == null) {
+                errors = (ArrayNode) Json.parse(errorsRead);
+            }
+            return errors;
+        }
+
+        /** Records an attempt's error ({@code entry}: attempt, time, error) and makes {@code error} the last one. */
+        void addError(ObjectNode entry, JsonNode error) {
+            errors().add(entry);
+            lastError = error.toString();
+            dirty = true;
+        }
+
+        /** The errors as JSON when this pass added one; null when they are as read. */
+        String errorsWritten() {
+            return errors == null || lastError == null ? null : errors.toString();
         }
 
         Duration ranFor(Clock clock) {

@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * W3C trace context as Ordo stores and ships it. A task keeps {@code {"traceparent": "...", "tracestate": "..."}}
  * in its {@code trace_context}; queue messages carry it in their headers as {@code {"trace_context": {...}}}.
- * Workers call {@link #fromHeaders(String)} to parent the span of a step on the span that enqueued it.
+ * Workers call {@link #fromHeaders(JsonNode)} to parent the span of a step on the span that enqueued it.
  */
 public final class Tracing {
     /** Instrumentation scope of every tracer and meter Ordo creates. */
@@ -40,8 +40,12 @@ public final class Tracing {
 
     /** The context a message's headers carry ({@code {"trace_context": {...}}}), or the root context when none. */
     public static Context fromHeaders(String headersJson) {
-        JsonNode headers = parseQuietly(headersJson);
-        return headers == null ? Context.root() : fromTraceContext(headers.get("trace_context"));
+        return fromHeaders(parseQuietly(headersJson));
+    }
+
+    /** The context of headers already parsed (null, or any JSON value), without writing and parsing them again. */
+    public static Context fromHeaders(JsonNode headers) {
+        return headers == null || !headers.isObject() ? Context.root() : fromTraceContext(headers.get("trace_context"));
     }
 
     /** The context a task's {@code trace_context} object ({@code {"traceparent": ...}}) names, or the root context. */

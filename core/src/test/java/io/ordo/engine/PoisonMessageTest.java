@@ -36,8 +36,13 @@ class PoisonMessageTest {
         try (SqlWorker worker = new SqlWorker(dsl, "poison", java.util.Map.of("h", s -> java.util.Map.of()), 0)) {
             assertThat(worker.runOnce(10)).as("the first steps, enqueued at submission, run").isEqualTo(6);
         }
-        // damage a task so that applying any message to it throws
-        dsl.execute("update ordo.step set errors = '{\"not\": \"an array\"}' where task_id = ?", poisoned);
+        // poison a task: its steps refuse to complete, so that any pass applying its step's result fails (stopping
+        // the task, which cancels its steps, still works)
+        dsl.execute("""
+                create function public.refuse_write() returns trigger language plpgsql as
+                $$ begin raise exception 'step % of a poisoned task', old.id; end $$""");
+        dsl.execute("create trigger poisoned before update on ordo.step for each row when (old.task_id = " + poisoned
+                + " and new.status = 'complete') execute function public.refuse_write()");
         OrchestrationPass pass = new OrchestrationPass(dsl, OrchestratorSettings.defaults("poison-node")
                 .withLeaseTtl(Duration.ofMillis(150)).withMaxMessageReads(3), Clock.systemUTC(), new Random(5), new EngineMetrics());
 

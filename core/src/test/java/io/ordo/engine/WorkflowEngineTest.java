@@ -148,6 +148,11 @@ class WorkflowEngineTest {
         TaskView task = tasks.get(id).orElseThrow();
         assertThat(task.status()).isEqualTo(TaskStatus.COMPLETE);
         assertThat(task.step("flaky").attempt()).isEqualTo(3);
+        Record history = dsl.fetchOne("select jsonb_array_length(errors), (errors -> 1 ->> 'attempt')::int, last_error is not null"
+                + " from ordo.step where task_id = ?", id);
+        assertThat(history.get(0, Integer.class)).as("the step keeps the errors of both failed attempts").isEqualTo(2);
+        assertThat(history.get(1, Integer.class)).isEqualTo(2);
+        assertThat(history.get(2, Boolean.class)).as("and the last one, after its success").isTrue();
 
         Backoff policy = new Backoff(Duration.ofMillis(100), 2, Duration.ofSeconds(1), true);
         List<Record> log = dsl.fetch("select to_state, attempt, at, detail::text from ordo.transition"

@@ -6,6 +6,7 @@ import io.opentelemetry.api.trace.TraceFlags;
 import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
+import io.ordo.Json;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -22,6 +23,18 @@ class TracingTest {
         assertThat(read.getTraceId()).isEqualTo(SPAN.getTraceId());
         assertThat(read.getSpanId()).isEqualTo(SPAN.getSpanId());
         assertThat(read.isRemote()).isTrue();
+    }
+
+    @Test
+    void headers_already_parsed_give_the_same_parent_context_as_their_text() throws Exception {
+        String headers = Tracing.headersJson(Context.root().with(Span.wrap(SPAN)));
+        SpanContext read = Span.fromContext(Tracing.fromHeaders(Json.MAPPER.readTree(headers))).getSpanContext();
+        assertThat(read.getTraceId()).isEqualTo(SPAN.getTraceId());
+        assertThat(read.getSpanId()).isEqualTo(SPAN.getSpanId());
+        for (String other : new String[]{"null", "[]", "\"x\"", "{}", "{\"trace_context\":\"x\"}"}) {
+            assertThat(Span.fromContext(Tracing.fromHeaders(Json.MAPPER.readTree(other))).getSpanContext().isValid()).as(other).isFalse();
+        }
+        assertThat(Span.fromContext(Tracing.fromHeaders((com.fasterxml.jackson.databind.JsonNode) null)).getSpanContext().isValid()).isFalse();
     }
 
     @Test

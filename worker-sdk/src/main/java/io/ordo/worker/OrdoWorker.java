@@ -428,7 +428,7 @@ public final class OrdoWorker implements AutoCloseable {
         running.incrementAndGet();
         // the step's span is a child of the orchestration pass that enqueued it: the message headers carry its context
         io.opentelemetry.api.trace.Span span = tracer.spanBuilder("ordo.step " + lease.step.stepName())
-                .setParent(io.ordo.telemetry.Tracing.fromHeaders(lease.step.headers() == null ? null : lease.step.headers().toString()))
+                .setParent(io.ordo.telemetry.Tracing.fromHeaders(lease.step.headers()))
                 .setSpanKind(io.opentelemetry.api.trace.SpanKind.CONSUMER)
                 .setAttribute("ordo.namespace", settings.namespace())
                 .setAttribute("ordo.task_id", lease.step.taskId())
