@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.opentelemetry.api.trace.Span;
 import io.ordo.Json;
+import io.ordo.db.Columns;
 import io.ordo.queue.Message;
 import io.ordo.queue.QueueClient;
 import org.jooq.DSLContext;
@@ -25,6 +26,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.random.RandomGenerator;
+
+import static io.ordo.db.Columns.value;
 
 /**
  * One orchestration pass: where step_result(s), retry_due, step_timeout and resume messages are applied to tasks
@@ -121,9 +124,9 @@ final class OrchestrationPass {
         Map<Long, Long> notedTaskIds = new HashMap<>();
         List<Message> locked = new ArrayList<>(read.get(0).size());
         for (Record r : read.get(0)) {
-            locked.add(new Message(r.get(0, Long.class), r.get(1, Integer.class), r.get(2, OffsetDateTime.class).toInstant(),
-                    r.get(3, OffsetDateTime.class).toInstant(), r.get(4, String.class), r.get(5, String.class)));
-            notedTaskIds.put(r.get(0, Long.class), r.get(6, Long.class));
+            locked.add(new Message(value(r, 0), value(r, 1), Columns.<OffsetDateTime>value(r, 2).toInstant(),
+                    Columns.<OffsetDateTime>value(r, 3).toInstant(), value(r, 4), value(r, 5)));
+            notedTaskIds.put(value(r, 0), value(r, 6));
         }
         if (locked.isEmpty()) {
             return new LockedPass(0, false, null);
@@ -140,8 +143,8 @@ final class OrchestrationPass {
                 ? Loaded.of(read.get(1), read.get(2), ids)
                 : load(tx, CLAIMABLE.formatted("?::bigint[]"), ids, ids, settings.nodeId());
         for (Record r : loaded.tasks()) {
-            tokens.put(r.get(0, Long.class), r.get(6, Long.class));
-            String previous = r.get(10, String.class);
+            tokens.put(value(r, 0), value(r, 6));
+            String previous = value(r, 10);
             if (previous != null && !previous.equals(settings.nodeId())) {
                 metrics.leaseTakeovers.increment();
             }
@@ -158,8 +161,8 @@ final class OrchestrationPass {
         /** The tasks and steps of the tasks {@code ids}, out of rows read for these and maybe more. */
         static Loaded of(List<Record> tasks, List<Record> steps, Long[] ids) {
             Set<Long> wanted = Set.of(ids);
-            return new Loaded(tasks.stream().filter(r -> wanted.contains(r.get(0, Long.class))).toList(),
-                    steps.stream().filter(r -> wanted.contains(r.get(1, Long.class))).toList());
+            return new Loaded(tasks.stream().filter(r -> wanted.contains(value(r, 0))).toList(),
+                    steps.stream().filter(r -> wanted.contains(value(r, 1))).toList());
         }
     }
 
@@ -323,8 +326,8 @@ final class OrchestrationPass {
                 from cand where t.id = cand.id
                 returning t.id, t.lease_token, cand.lease_owner""",
                 ids, settings.nodeId(), settings.nodeId(), settings.leaseTtl().toMillis())) {
-            tokens.put(r.get(0, Long.class), r.get(1, Long.class));
-            String previous = r.get(2, String.class);
+            tokens.put(value(r, 0), value(r, 1));
+            String previous = value(r, 2);
             if (previous != null && !previous.equals(settings.nodeId())) {
                 metrics.leaseTakeovers.increment();
             }
@@ -419,34 +422,34 @@ final class OrchestrationPass {
         Map<Long, TaskState> tasks = new LinkedHashMap<>();
         Set<String> saturated = new HashSet<>();
         for (Record r : loaded.tasks()) {
-            long id = r.get(0, Long.class);
+            long id = value(r, 0);
             if (!claim.tokens.containsKey(id)) {
                 continue;
             }
-            Long token = r.get(6, Long.class);
+            Long token = value(r, 6);
             if (!claim.locked && (token == null || !token.equals(claim.tokens.get(id)))) {
                 metrics.staleLeases.increment();
                 continue; // our lease expired and another node took the task: write nothing for it
             }
-            tasks.put(id, new TaskState(id, r.get(1, String.class), r.get(2, String.class), r.get(3, Integer.class),
-                    r.get(4, Integer.class), r.get(5, Integer.class), token, r.get(7, String.class),
-                    r.get(8, String.class), r.get(9, String.class)));
-            if (Boolean.TRUE.equals(r.get(11, Boolean.class))) {
-                saturated.add(r.get(1, String.class));
+            tasks.put(id, new TaskState(id, value(r, 1), value(r, 2), value(r, 3),
+                    value(r, 4), value(r, 5), token, value(r, 7),
+                    value(r, 8), value(r, 9)));
+            if (Boolean.TRUE.equals(value(r, 11))) {
+                saturated.add(value(r, 1));
             }
         }
         for (Record r : loaded.steps()) {
-            TaskState task = tasks.get(r.get(1, Long.class));
+            TaskState task = tasks.get(value(r, 1));
             if (task == null) {
                 continue; // a task the lock skipped, or whose lease another node took
             }
-            StepState s = new StepState(r.get(0, Long.class), r.get(2, String.class), r.get(3, String.class),
-                    r.get(4, String[].class), r.get(5, Integer.class), r.get(6, String.class), r.get(7, Integer.class),
-                    r.get(8, Integer.class),
-                    new Backoff(Duration.ofMillis(r.get(9, Long.class)), r.get(10, Double.class),
-                            Duration.ofMillis(r.get(11, Long.class)), r.get(12, Boolean.class)),
-                    r.get(13, Long.class), r.get(14, Long.class), r.get(15, String.class));
-            OffsetDateTime started = r.get(16, OffsetDateTime.class);
+            StepState s = new StepState(value(r, 0), value(r, 2), value(r, 3),
+                    r.get(4, String[].class), value(r, 5), value(r, 6), value(r, 7),
+                    value(r, 8),
+                    new Backoff(Duration.ofMillis(value(r, 9)), value(r, 10),
+                            Duration.ofMillis(value(r, 11)), value(r, 12)),
+                    value(r, 13), value(r, 14), value(r, 15));
+            OffsetDateTime started = value(r, 16);
             s.startedAt = started == null ? null : started.toInstant();
             task.add(s);
         }

@@ -2,6 +2,7 @@ package io.ordo.worker;
 
 import io.ordo.Json;
 import io.ordo.OrdoException;
+import io.ordo.db.Columns;
 import io.ordo.db.SqlErrors;
 import org.jooq.DSLContext;
 import org.jooq.Record;
@@ -15,6 +16,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
+
+import static io.ordo.db.Columns.value;
 
 /** The worker SQL API of one namespace: ordo.read_steps, extend_steps, release_steps and complete_steps. */
 final class StepQueue {
@@ -36,10 +39,10 @@ final class StepQueue {
                     select msg_id, task_id, step_id, step_name, handler, attempt, max_attempts, context::text,
                            parent_results::text, deadline, headers::text, template_name, template_version
                     from ordo.read_steps(?, ?, ?)""", namespace, seconds(visibility), quantity)) {
-                out.add(new ReadStep(r.get(0, Long.class), r.get(1, Long.class), r.get(2, Long.class), r.get(3, String.class),
-                        r.get(4, String.class), r.get(5, Integer.class), r.get(6, Integer.class), Json.parse(r.get(7, String.class)),
-                        Json.parse(r.get(8, String.class)), r.get(9, OffsetDateTime.class).toInstant(),
-                        Json.parse(r.get(10, String.class)), r.get(11, String.class), r.get(12, String.class)));
+                out.add(new ReadStep(value(r, 0), value(r, 1), value(r, 2), value(r, 3),
+                        value(r, 4), value(r, 5), value(r, 6), Json.parse(value(r, 7)),
+                        Json.parse(value(r, 8)), Columns.<OffsetDateTime>value(r, 9).toInstant(),
+                        Json.parse(value(r, 10)), value(r, 11), value(r, 12)));
             }
             return out;
         });
