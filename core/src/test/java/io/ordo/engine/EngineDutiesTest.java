@@ -6,11 +6,16 @@ import io.ordo.coordination.PostgresCoordination;
 import io.ordo.coordination.StaleTermException;
 import io.ordo.testing.BehindALongTransaction;
 import io.ordo.testing.OrdoDatabaseExtension;
+import io.ordo.task.TaskClient;
+import io.ordo.template.TemplateRegistry;
 import io.ordo.testing.TestDatabase;
 import org.jooq.DSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -84,6 +89,42 @@ class EngineDutiesTest {
             assertThat(dsl.fetchOne("select to_regclass('ordo." + partition + "') is not null").get(0, Boolean.class))
                     .as("the next run made the partition").isTrue();
             coordination.releaseLeadership(leader);
+        }
+    }
+
+    /**
+     * The timeout duty runs every second. It walked every running step, since each has its own timeout: 41,527 of
+     * them in a burn-down whose results waited for the orchestrator. No step can have timed out before the shortest
+     * timeout of any template has passed since it started, so the walk stops there (V21).
+     */
+    @Test
+    void the_timeout_duty_reads_no_running_step_that_started_within_the_shortest_timeout(TestDatabase db) throws Exception {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.template("patient", "long", "1",
+                List.of(EngineFixture.step("work", "h", List.of(), "\"timeout\":\"300s\""))));
+        TaskClient tasks = new TaskClient(dsl);
+        for (int i = 0; i < 200; i++) {
+            tasks.submit("patient", "long", "{}");
+        }
+        // all running for a minute, one of them for ten: the only one past its 300 s
+        dsl.execute("update ordo.step set status = 'in_progress', attempt = 1, started_at = now() - interval '1 minute'");
+        long late = dsl.fetchOne("update ordo.step set started_at = now() - interval '10 minutes'"
+                + " where id = (select min(id) from ordo.step) returning id").get(0, Long.class);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            c.setAutoCommit(false);
+            String read = "select pg_stat_get_xact_tuples_returned('ordo.step_running'::regclass)";
+            long before = single(st, read);
+            assertThat(single(st, "select ordo.enforce_step_timeouts()")).as("steps timed out").isEqualTo(1);
+            assertThat(single(st, read) - before).as("running steps the duty read").isEqualTo(1);
+            assertThat(single(st, "select timeout_signalled from ordo.step where id = " + late)).isEqualTo(1);
+            c.commit();
+        }
+    }
+
+    private static long single(Statement st, String sql) throws Exception {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 }
