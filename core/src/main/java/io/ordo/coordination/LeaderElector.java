@@ -1,6 +1,7 @@
 package io.ordo.coordination;
 
 import io.ordo.OrdoException;
+import io.ordo.db.SqlErrors;
 
 import java.time.Duration;
 import java.util.List;
@@ -163,7 +164,13 @@ public final class LeaderElector implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "duty " + duty.name() + " was refused under term " + l.term() + ": " + e.getMessage());
                 refusedTerm = l.term();
             } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "duty " + duty.name() + " failed under term " + l.term(), e);
+                if (SqlErrors.LOCK_TIMEOUT.equals(SqlErrors.sqlState(e))) {
+                    // expected behind a long transaction (partition maintenance waits 100 ms): no stack trace for it
+                    LOG.log(System.Logger.Level.WARNING, "duty " + duty.name() + " gave up waiting for a lock under term "
+                            + l.term() + "; it runs again in " + duty.interval().toMillis() + " ms");
+                } else {
+                    LOG.log(System.Logger.Level.WARNING, "duty " + duty.name() + " failed under term " + l.term(), e);
+                }
             } finally {
                 nextRun.put(duty, System.nanoTime() + duty.interval().toNanos());
                 inFlight.remove(duty);

@@ -18,6 +18,8 @@ public final class SqlErrors {
     public static final String NOT_FOUND = "OR404";
     public static final String TEMPLATE_CONFLICT = "OR409";
     public static final String BACKPRESSURE = "OR429";
+    /** lock_not_available: a lock_timeout (or NOWAIT) gave up. */
+    public static final String LOCK_TIMEOUT = "55P03";
 
     private SqlErrors() {
     }

@@ -50,18 +50,23 @@ class EngineConcurrencyTest {
         try (EngineFixture fx = new EngineFixture(db)) {
             fx.track(new SqlWorker(dsl, "crash", ECHO, 3));
             java.util.concurrent.atomic.AtomicLong reclaimed = fx.runDuties(dsl, Duration.ofMillis(200));
+            // the victim starts alone, so that it is surely in the middle of the run when it dies; the survivors join it
             Orchestrator victim = fx.orchestrator("victim", Duration.ofSeconds(1));
-            Orchestrator b = fx.orchestrator("survivor-b", Duration.ofSeconds(1));
-            Orchestrator c = fx.orchestrator("survivor-c", Duration.ofSeconds(1));
             submit(dsl, "crash", templates, 1500);
             await().atMost(Duration.ofSeconds(60)).until(() -> victim.metrics().messagesProcessed() > 200);
+            Orchestrator b = fx.orchestrator("survivor-b", Duration.ofSeconds(1));
+            Orchestrator c = fx.orchestrator("survivor-c", Duration.ofSeconds(1));
             // the crash: the node stops dead, without releasing anything, and its sessions are cut
             victim.abandon();
             int terminated = db.terminateSessions("orch-victim");
             assertThat(terminated).isPositive();
             // leave it holding a lease, as a crash in the middle of a pass would
-            long orphan = dsl.fetchOne("select min(id) from ordo.task where status = 'in_progress'").get(0, Long.class);
-            dsl.execute("update ordo.task set lease_owner = 'victim', lease_token = -1, lease_expires_at = now() + interval '1 second' where id = ?", orphan);
+            // (on a task no pass holds, still in progress when the lease lands: only a takeover can finish it then)
+            long orphan = dsl.fetchOne("""
+                    update ordo.task set lease_owner = 'victim', lease_token = -1, lease_expires_at = now() + interval '1 second'
+                    where id = (select id from ordo.task where namespace = 'crash' and status = 'in_progress'
+                                order by id limit 1 for update skip locked)
+                    returning id""").get(0, Long.class);
             dsl.execute("select ordo.send('orchestration', jsonb_build_object('type', 'task_requested', 'task_id', ?::bigint))", orphan);
             awaitAllFinished(dsl, Duration.ofMinutes(3));
             assertThat(b.metrics().leaseTakeovers() + c.metrics().leaseTakeovers() + reclaimed.get())

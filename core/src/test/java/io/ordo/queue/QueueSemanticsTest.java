@@ -1,6 +1,7 @@
 package io.ordo.queue;
 
 import io.ordo.InvalidInputException;
+import io.ordo.testing.BehindALongTransaction;
 import io.ordo.testing.OrdoDatabaseExtension;
 import io.ordo.testing.TestDatabase;
 import org.junit.jupiter.api.BeforeAll;
@@ -289,6 +290,31 @@ class QueueSemanticsTest {
         assertThat(queue.metrics("strict").depth()).isEqualTo(1);
         await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(100)).until(() -> queue.metrics("strict").totalSent() == 1);
         await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> queue.metrics("strict").totalSent() == 1);
+    }
+
+    /**
+     * A queue is a partition of ordo.message: creating or dropping one takes an ACCESS EXCLUSIVE lock on it, and
+     * while that request waits behind a long transaction, every reader and writer of every queue queues behind it.
+     * Both give up after 1 s instead (V21), having changed nothing.
+     */
+    @Test
+    void creating_or_dropping_a_queue_behind_a_long_transaction_gives_up_and_changes_nothing() throws Exception {
+        queue.createQueue("doomed");
+        long started = System.nanoTime();
+        Throwable create = BehindALongTransaction.failureOf(db, "ordo.message", () -> queue.createQueue("latecomer"));
+        assertThat(create).hasMessageContaining("lock timeout");
+        Throwable drop = BehindALongTransaction.failureOf(db, "ordo.message", () -> queue.dropQueue("doomed"));
+        assertThat(drop).hasMessageContaining("lock timeout");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("both gave up in about a second each").isLessThan(Duration.ofSeconds(8));
+        assertThat(queue.dsl().fetch("select queue_name from ordo.queue where queue_name in ('latecomer', 'doomed')")
+                .getValues(0, String.class)).containsExactly("doomed");
+        assertThat(queue.dsl().fetchOne("select to_regclass('ordo.q_latecomer') is null and to_regclass('ordo.q_doomed') is not null")
+                .get(0, Boolean.class)).as("no partition made or dropped").isTrue();
+
+        queue.createQueue("latecomer");
+        assertThat(queue.dropQueue("doomed")).as("once the transaction is gone").isTrue();
+        assertThat(queue.dsl().fetch("select queue_name from ordo.queue where queue_name in ('latecomer', 'doomed')")
+                .getValues(0, String.class)).containsExactly("latecomer");
     }
 
     /**

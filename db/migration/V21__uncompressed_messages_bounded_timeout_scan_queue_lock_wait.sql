@@ -1,4 +1,5 @@
--- Queue messages are stored uncompressed, and the step-timeout duty stops at the first step that cannot have timed out.
+-- Queue messages are stored uncompressed, the step-timeout duty stops at the first step that cannot have timed out, and
+-- creating or dropping a queue waits at most 1 s for its lock.
 --
 -- 1. A message row longer than about 2 kB was compressed (pglz) when it was inserted and decompressed when it was read.
 --    A worker hands back the results of a task's steps in one step_results message (V17), which for the ten middle
@@ -12,6 +13,11 @@
 --    a burn-down waiting for the orchestrator. A step cannot have timed out before the shortest timeout any template
 --    declares has passed since it started (a step's timeout_ms is copied from its template step, and templates never
 --    change or go away), so the walk now stops at started_at = now() - that shortest timeout.
+--
+-- 3. Creating or dropping a queue creates or drops a partition of ordo.message, which takes an ACCESS EXCLUSIVE lock on
+--    it. Behind a long transaction the waiting request queued every reader and writer of every queue. create_queue and
+--    drop_queue now wait at most 1 s for their locks (lock_timeout, for the function's run only) and fail with
+--    "lock timeout", having changed nothing; the caller tries again.
 --
 -- create_queue and enforce_step_timeouts are otherwise as V12 and V2 made them, with the same attributes.
 
@@ -47,6 +53,9 @@ begin
     insert into ordo.queue (queue_name, notify, priority_step) values (queue, notify, priority_step);
 end
 $$;
+
+alter function ordo.create_queue(text, boolean, interval) set lock_timeout = '1s';
+alter function ordo.drop_queue(text) set lock_timeout = '1s';
 
 create or replace function ordo.enforce_step_timeouts(max_steps integer default 1000)
     returns integer
