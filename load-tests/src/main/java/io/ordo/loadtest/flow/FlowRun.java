@@ -33,6 +33,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
+import javax.sql.DataSource;
+
 /**
  * Runs one {@link RunSpec} against the real components: the cluster of its topology is started, tasks are offered
  * as its load says, and once they have all finished (or nothing moved for {@link #STALL}) the cluster is stopped and
@@ -132,6 +134,7 @@ public final class FlowRun {
                             .withApplicationName(SUBMITTERS))) {
                         TaskClient client = new TaskClient(submitPool.dsl());
                         afterTaskId = ramp(settings, spec, s, client, afterTaskId);
+                        settle(submitPool.dataSource(), s.submitters());
                         transactionsBefore = transactions(settings);
                         long total = total(s);
                         AtomicReference<Double> lag = new AtomicReference<>(0.0);
@@ -210,6 +213,32 @@ public final class FlowRun {
             monitor.awaitFinished(offered::get, STALL);
         }
         return dsl().fetchOne("select coalesce(max(id), 0) from ordo.task").get(0, Long.class);
+    }
+
+    /**
+     * Lets every session report the ramp's transactions before the run's count starts. A backend reports its counts at
+     * the end of a transaction, at most every 0.5 s (PostgreSQL 14) or 1 s (15 and later): a submitting session that
+     * went idle right after the ramp held its last transactions back until its first one in the measured run, which
+     * counted them there. After a pause, one trivial transaction on each pooled session makes it report; the second
+     * pause covers PostgreSQL 14's statistics file, which may be half a second old when read.
+     */
+    private static void settle(DataSource pool, int sessions) throws SQLException, InterruptedException {
+        Thread.sleep(1_100);
+        List<Connection> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < sessions; i++) {
+                Connection c = pool.getConnection();
+                held.add(c);
+                try (Statement st = c.createStatement()) {
+                    st.execute("select 1");
+                }
+            }
+        } finally {
+            for (Connection c : held) {
+                c.close();
+            }
+        }
+        Thread.sleep(600);
     }
 
     private static long total(Load.Steady load) {
