@@ -6,6 +6,7 @@ import io.ordo.task.TaskClient;
 import io.ordo.task.TaskStatus;
 import io.ordo.template.TemplateRegistry;
 import io.ordo.testing.OrdoDatabaseExtension;
+import io.ordo.testing.StatementTap;
 import io.ordo.testing.TestDatabase;
 import org.jooq.DSLContext;
 import org.jooq.SQLDialect;
@@ -14,11 +15,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import javax.sql.DataSource;
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
-import java.sql.Connection;
-import java.sql.Statement;
 import java.time.Clock;
 import java.util.Map;
 import java.util.Random;
@@ -92,39 +88,6 @@ class PassRoundTripsTest {
 
     /** A jOOQ context over {@code pooled} that counts the statements its connections execute. */
     private static DSLContext counting(DataSource pooled, AtomicInteger executions) {
-        DataSource counted = (DataSource) Proxy.newProxyInstance(DataSource.class.getClassLoader(), new Class<?>[]{DataSource.class},
-                (proxy, method, args) -> {
-                    Object result = invoke(pooled, method, args);
-                    return result instanceof Connection c ? proxy(Connection.class, c, executions) : result;
-                });
-        return DSL.using(counted, SQLDialect.POSTGRES, Database.jooqSettings());
-    }
-
-    private static <T> T proxy(Class<T> type, T target, AtomicInteger executions) {
-        InvocationHandler handler = (proxy, method, args) -> {
-            if (target instanceof Statement && method.getName().startsWith("execute")) {
-                executions.incrementAndGet();
-            }
-            Object result = invoke(target, method, args);
-            if (result instanceof java.sql.CallableStatement s) {
-                return proxy(java.sql.CallableStatement.class, s, executions);
-            }
-            if (result instanceof java.sql.PreparedStatement s) {
-                return proxy(java.sql.PreparedStatement.class, s, executions);
-            }
-            if (result instanceof Statement s) {
-                return proxy(Statement.class, s, executions);
-            }
-            return result;
-        };
-        return type.cast(Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[]{type}, handler));
-    }
-
-    private static Object invoke(Object target, java.lang.reflect.Method method, Object[] args) throws Throwable {
-        try {
-            return method.invoke(target, args);
-        } catch (InvocationTargetException e) {
-            throw e.getCause();
-        }
+        return DSL.using(StatementTap.wrap(pooled, sql -> executions.incrementAndGet()), SQLDialect.POSTGRES, Database.jooqSettings());
     }
 }

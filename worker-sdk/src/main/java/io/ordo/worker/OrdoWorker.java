@@ -59,8 +59,10 @@ import java.util.function.LongSupplier;
  * wakes on NOTIFY and polls with backoff when the queue is idle. Each step runs on a virtual thread. A heartbeat
  * extends the visibility of every held step with one {@code ordo.extend_steps} call per beat, so a long step is
  * not redelivered while its worker lives; if the worker dies, its steps reappear after the visibility timeout and
- * run again on a new attempt elsewhere. Results are handed back in batches ({@code ordo.complete_steps}: the step
- * messages are deleted and step_result messages sent in one transaction). A result that comes after the step's
+ * run again on a new attempt elsewhere. Results are handed back in batches, by the reader, in the same call as its
+ * next read ({@code ordo.complete_and_read_steps}: the step messages are deleted, step_result messages sent and the
+ * slots they free filled, in one transaction); a result waits up to the hand-off linger for others while handlers
+ * run, unless the reader has free slots and the queue has work. A result that comes after the step's
  * deadline is still handed back (the orchestrator discards it if the attempt has moved on) and a warning is logged.
  * <p>
  * <b>Stopping</b> ({@link #stop()}, {@link #close()}): reading stops; steps read but not started are given back at
@@ -68,8 +70,8 @@ import java.util.function.LongSupplier;
  * then are interrupted and their steps made visible at once (their next run is a new attempt); finally the node
  * leaves the registry.
  * <p>
- * <b>Database role.</b> The worker calls only {@code ordo.read_steps}, {@code extend_steps}, {@code release_steps}
- * and {@code complete_steps} (and the node registry functions when given a {@link Coordination}), so it can log in
+ * <b>Database role.</b> The worker calls only {@code ordo.read_steps}, {@code complete_and_read_steps},
+ * {@code extend_steps}, {@code release_steps} and {@code complete_steps} (and the node registry functions when given a {@link Coordination}), so it can log in
  * as a role that is only a member of {@code ordo_worker_<namespace>}. Its pool needs about four connections, plus
  * one held for LISTEN unless a {@link QueueListener} is shared through {@link Builder#listener}.
  */
@@ -120,7 +122,7 @@ public final class OrdoWorker implements AutoCloseable {
     private ExecutorService stepThreads;
     private ScheduledExecutorService heartbeat;
     private Thread reader;
-    private Thread handOff;
+    private volatile Thread handOff;
     private QueueListener ownListener;
     private NodeMembership membership;
 
@@ -204,7 +206,6 @@ public final class OrdoWorker implements AutoCloseable {
         heartbeat = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("ordo-worker-heartbeat-" + ns).factory());
         long every = settings.heartbeatInterval().toNanos();
         heartbeat.scheduleWithFixedDelay(this::beat, every, every, TimeUnit.NANOSECONDS);
-        handOff = Thread.ofPlatform().daemon().name("ordo-worker-hand-off-" + ns).start(this::handOffLoop);
         reader = Thread.ofPlatform().name("ordo-worker-reader-" + ns).start(this::readLoop);
         LOG.log(System.Logger.Level.INFO, "worker " + settings.nodeId() + " started on namespace " + ns + " with handlers "
                 + handlerNames() + ", concurrency " + settings.concurrency());
@@ -244,6 +245,8 @@ public final class OrdoWorker implements AutoCloseable {
             }
         }
         join(reader, Math.max(0, deadline - System.nanoTime()));
+        // from now on a thread of its own hands back what handlers finish
+        handOff = Thread.ofPlatform().daemon().name("ordo-worker-hand-off-" + ns).start(this::handOffLoop);
         // 2. steps read but not started go back at once, their attempt kept
         List<Lease> unstarted = new ArrayList<>();
         for (Lease lease : inFlight.values()) {
@@ -313,7 +316,10 @@ public final class OrdoWorker implements AutoCloseable {
         }
         heartbeat.shutdownNow();
         reader.interrupt();
-        handOff.interrupt();
+        Thread handingOff = handOff;
+        if (handingOff != null) {
+            handingOff.interrupt();
+        }
         stepThreads.shutdownNow();
         if (membership != null) {
             membership.abandon();
@@ -341,63 +347,103 @@ public final class OrdoWorker implements AutoCloseable {
 
     // ---- reading ---------------------------------------------------------------------------------------------
 
+    /**
+     * One turn: takes the finished results and the free slots, hands the results back and reads as many steps as both
+     * free in one call, and dispatches them. Results alone wait up to the hand-off linger for others while handlers
+     * run, unless the call reads for free slots of a busy queue anyway.
+     */
     private void readLoop() {
         IdleWaiter idle = new IdleWaiter(wake, settings.pollMin(), settings.pollMax());
         Duration errorBackoff = settings.pollMin();
-        while (accepting) {
-            int wanted;
-            try {
-                wanted = acquireSlots();
-            } catch (InterruptedException e) {
-                return;
-            }
-            if (!accepting) {
-                slots.release(wanted);
-                return;
-            }
-            List<ReadStep> read;
-            try {
-                read = queue.read(settings.visibilityTimeout(), wanted);
-                errorBackoff = settings.pollMin();
-            } catch (RuntimeException e) {
-                slots.release(wanted);
+        List<Lease> handing = new ArrayList<>();
+        boolean queueBusy = true;
+        try {
+            while (accepting) {
+                finished.drainTo(handing, settings.handOffBatch() - handing.size());
+                int free = takeFreeSlots();
+                if (handing.isEmpty() && free == 0) {
+                    // every slot is held by a running handler: a handler that finishes signals
+                    wake.await(Duration.ofMillis(50));
+                    continue;
+                }
+                if (!handing.isEmpty() && !(queueBusy && free > 0)) {
+                    linger(handing);
+                }
                 if (!accepting) {
+                    slots.release(free);
                     return;
                 }
-                LOG.log(e instanceof NamespaceAccessDeniedException ? System.Logger.Level.ERROR : System.Logger.Level.WARNING,
-                        "worker " + settings.nodeId() + " could not read namespace " + settings.namespace() + ", retrying in "
-                                + errorBackoff.toMillis() + " ms: " + e.getMessage());
+                int wanted = Math.min(settings.batchSize(), free + handing.size());
+                List<ReadStep> read;
                 try {
+                    read = queue.completeAndRead(handing.stream().map(OrdoWorker::resultJson).toList(),
+                            settings.visibilityTimeout(), wanted);
+                    errorBackoff = settings.pollMin();
+                } catch (RuntimeException e) {
+                    slots.release(free);
+                    if (!accepting) {
+                        return;
+                    }
+                    LOG.log(e instanceof NamespaceAccessDeniedException ? System.Logger.Level.ERROR : System.Logger.Level.WARNING,
+                            "worker " + settings.nodeId() + " could not " + (handing.isEmpty() ? "" : "hand back " + handing.size()
+                                    + " results and ") + "read namespace " + settings.namespace() + ", retrying in "
+                                    + errorBackoff.toMillis() + " ms: " + e.getMessage());
                     wake.await(errorBackoff);
-                } catch (InterruptedException ie) {
-                    return;
+                    errorBackoff = min(errorBackoff.multipliedBy(2), settings.pollMax());
+                    continue;
                 }
-                errorBackoff = min(errorBackoff.multipliedBy(2), settings.pollMax());
-                continue;
+                handing.forEach(this::forget);
+                handing.clear();
+                // the results' slots were freed just now, and only this thread takes slots
+                if (read.size() > free) {
+                    slots.acquireUninterruptibly(read.size() - free);
+                } else {
+                    slots.release(free - read.size());
+                }
+                for (ReadStep step : read) {
+                    dispatch(step);
+                }
+                queueBusy = read.size() == wanted;
+                if (finished.isEmpty()) {
+                    idle.afterRead(read.size(), wanted);
+                } else {
+                    idle.busy();
+                }
             }
-            slots.release(wanted - read.size());
-            for (ReadStep step : read) {
-                dispatch(step);
-            }
-            try {
-                idle.afterRead(read.size(), wanted);
-            } catch (InterruptedException e) {
-                return;
-            }
+        } catch (InterruptedException e) {
+            // stopping or abandoned
+        } finally {
+            // results not handed back yet go to the hand-off of the stop (or are dropped by an abandon)
+            finished.addAll(handing);
         }
     }
 
-    /** Waits for at least one free slot and takes up to a batch of them; returns 0 once the worker stops. */
-    private int acquireSlots() throws InterruptedException {
-        while (accepting) {
-            if (slots.tryAcquire(50, TimeUnit.MILLISECONDS)) {
-                int more = slots.drainPermits();
-                int take = Math.min(more, settings.batchSize() - 1);
-                slots.release(more - take);
-                return 1 + take;
+    /** Takes the free slots, up to a batch, without waiting; returns how many. */
+    private int takeFreeSlots() {
+        int free = slots.drainPermits();
+        int take = Math.min(free, settings.batchSize());
+        slots.release(free - take);
+        return take;
+    }
+
+    /**
+     * Adds finished results to {@code handing} while handlers still run, up to a hand-off batch, for at most the
+     * hand-off linger, and only until a wake-up brings no result: that one was a NOTIFY, and the call reads its steps.
+     */
+    private void linger(List<Lease> handing) throws InterruptedException {
+        int max = settings.handOffBatch();
+        long until = System.nanoTime() + settings.handOffLinger().toNanos();
+        while (handing.size() < max && running.get() > 0 && accepting) {
+            long left = until - System.nanoTime();
+            if (left <= 0 || !wake.await(Duration.ofNanos(left))) {
+                return;
+            }
+            int before = handing.size();
+            finished.drainTo(handing, max - before);
+            if (handing.size() == before) {
+                return;
             }
         }
-        return 0;
     }
 
     private void dispatch(ReadStep step) {
@@ -459,6 +505,7 @@ public final class OrdoWorker implements AutoCloseable {
         }
         if (lease.move(Lease.State.RUNNING, Lease.State.FINISHED)) {
             finished.add(lease);
+            wake.signal();
         }
     }
 
@@ -493,6 +540,7 @@ public final class OrdoWorker implements AutoCloseable {
 
     // ---- handing back ------------------------------------------------------------------------------------------
 
+    /** Hands back what handlers finish once reading has stopped (while running, the reader does). */
     private void handOffLoop() {
         int max = settings.handOffBatch();
         long linger = settings.handOffLinger().toNanos();

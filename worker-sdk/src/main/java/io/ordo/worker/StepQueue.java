@@ -19,9 +19,17 @@ import java.util.function.Supplier;
 
 import static io.ordo.db.Columns.value;
 
-/** The worker SQL API of one namespace: ordo.read_steps, extend_steps, release_steps and complete_steps. */
+/**
+ * The worker SQL API of one namespace: ordo.read_steps, complete_and_read_steps, extend_steps, release_steps and
+ * complete_steps.
+ */
 final class StepQueue {
     private static final String INSUFFICIENT_PRIVILEGE = "42501";
+    /** The columns a worker reads of each step, followed by the from clause of the function that reads them. */
+    private static final String SELECT_STEPS = """
+            select msg_id, task_id, step_id, step_name, handler, attempt, max_attempts, context::text,
+                   parent_results::text, deadline, headers::text, template_name, template_version
+            """;
 
     private final DSLContext dsl;
     private final String namespace;
@@ -33,19 +41,31 @@ final class StepQueue {
 
     /** Reads up to {@code quantity} steps and hides them for {@code visibility}; each read starts an attempt. */
     List<ReadStep> read(Duration visibility, int quantity) {
-        return call(() -> {
-            List<ReadStep> out = new ArrayList<>();
-            for (Record r : dsl.fetch("""
-                    select msg_id, task_id, step_id, step_name, handler, attempt, max_attempts, context::text,
-                           parent_results::text, deadline, headers::text, template_name, template_version
-                    from ordo.read_steps(?, ?, ?)""", namespace, seconds(visibility), quantity)) {
-                out.add(new ReadStep(value(r, 0), value(r, 1), value(r, 2), value(r, 3),
-                        value(r, 4), value(r, 5), value(r, 6), Json.parse(value(r, 7)),
-                        Json.parse(value(r, 8)), Columns.<OffsetDateTime>value(r, 9).toInstant(),
-                        Json.parse(value(r, 10)), value(r, 11), value(r, 12)));
-            }
-            return out;
-        });
+        return call(() -> steps(dsl.fetch(SELECT_STEPS + "from ordo.read_steps(?, ?, ?)", namespace, seconds(visibility), quantity)));
+    }
+
+    /**
+     * Hands results back and reads up to {@code quantity} steps, in one transaction ({@code ordo.complete_and_read_steps}):
+     * if it fails, neither happened.
+     */
+    List<ReadStep> completeAndRead(List<String> resultsJson, Duration visibility, int quantity) {
+        if (resultsJson.isEmpty()) {
+            return read(visibility, quantity);
+        }
+        String[] results = resultsJson.toArray(String[]::new);
+        return call(() -> steps(dsl.fetch(SELECT_STEPS + "from ordo.complete_and_read_steps(?, ?::jsonb[], ?, ?)", namespace,
+                results, seconds(visibility), quantity)));
+    }
+
+    private static List<ReadStep> steps(Iterable<Record> rows) {
+        List<ReadStep> out = new ArrayList<>();
+        for (Record r : rows) {
+            out.add(new ReadStep(value(r, 0), value(r, 1), value(r, 2), value(r, 3),
+                    value(r, 4), value(r, 5), value(r, 6), Json.parse(value(r, 7)),
+                    Json.parse(value(r, 8)), Columns.<OffsetDateTime>value(r, 9).toInstant(),
+                    Json.parse(value(r, 10)), value(r, 11), value(r, 12)));
+        }
+        return out;
     }
 
     /** Hides the messages for {@code visibility} from now, in one call; returns the ids still present. */

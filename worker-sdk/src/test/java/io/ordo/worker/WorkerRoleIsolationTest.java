@@ -100,6 +100,10 @@ class WorkerRoleIsolationTest {
         refused.put("select ordo.release_steps('fulfillment', array[" + msgId + "]::bigint[], array[1])", "may not work namespace fulfillment");
         refused.put("select ordo.complete_steps('fulfillment', array['" + result + "'::jsonb])", "may not work namespace fulfillment");
         refused.put("select ordo.complete_steps('inventory', array['" + result + "'::jsonb])", "not a step of namespace inventory");
+        refused.put("select * from ordo.complete_and_read_steps('fulfillment', array['" + result + "'::jsonb], 30, 10)",
+                "may not work namespace fulfillment");
+        refused.put("select * from ordo.complete_and_read_steps('inventory', array['" + result + "'::jsonb], 30, 10)",
+                "not a step of namespace inventory");
         refused.put("select * from ordo.read('ns_fulfillment', 30, 10)", "permission denied for function read");
         refused.put("select * from ordo.pop('ns_fulfillment', 10)", "permission denied for function pop");
         refused.put("select ordo.delete('ns_fulfillment', array[" + msgId + "]::bigint[])", "permission denied for function delete");
@@ -160,6 +164,8 @@ class WorkerRoleIsolationTest {
         assertThat(submitter.get(id).orElseThrow().step("count").result()).contains("42");
         assertThatThrownBy(() -> submitterPool.dsl().fetch("select * from ordo.read_steps('inventory', 30, 1)"))
                 .hasMessageContaining("permission denied for function read_steps");
+        assertThatThrownBy(() -> submitterPool.dsl().fetch("select * from ordo.complete_and_read_steps('inventory', '{}', 30, 1)"))
+                .hasMessageContaining("permission denied for function complete_and_read_steps");
         assertThatThrownBy(() -> submitterPool.dsl().fetch("select * from ordo.message"))
                 .hasMessageContaining("permission denied for table message");
 

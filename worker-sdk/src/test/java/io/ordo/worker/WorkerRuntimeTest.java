@@ -6,6 +6,7 @@ import io.ordo.task.StepStatus;
 import io.ordo.task.TaskStatus;
 import io.ordo.task.TaskView;
 import io.ordo.testing.OrdoDatabaseExtension;
+import io.ordo.testing.StatementTap;
 import io.ordo.testing.TestDatabase;
 import org.jooq.Record;
 import org.junit.jupiter.api.AfterAll;
@@ -286,6 +287,44 @@ class WorkerRuntimeTest {
         assertThat(cluster.dsl.fetchOne("select count(*) from ordo.transition where task_id = any (?::bigint[]) and jsonb_exists(detail, 'released')",
                 (Object) ids.toArray(Long[]::new)).get(0, Integer.class)).isEqualTo(2);
         assertThat(cluster.dsl.fetchOne("select count(*) from ordo.message where queue_name = 'ns_drain'").get(0, Integer.class)).isZero();
+    }
+
+    @Test
+    void results_go_back_with_the_next_read_and_a_call_that_fails_loses_none_and_applies_none_twice() {
+        cluster.register("handback", "pair", "first work -", "second work first");
+        AtomicInteger failuresLeft = new AtomicInteger(3);
+        List<String> handOffs = new CopyOnWriteArrayList<>();
+        javax.sql.DataSource tapped = StatementTap.wrap(cluster.pool("handback", 6).dataSource(), sql -> {
+            if (sql.contains("ordo.complete_and_read_steps")) {
+                handOffs.add("with a read");
+                if (failuresLeft.getAndDecrement() > 0) {
+                    throw new java.sql.SQLException("connection lost (injected)", "08006");
+                }
+            } else if (sql.contains("ordo.complete_steps")) {
+                handOffs.add("alone");
+            }
+        });
+        // with a 30 s visibility timeout, a result the worker dropped would come back only after the test gave up
+        cluster.start(OrdoWorker.builder(tapped).namespace("handback").nodeId("handback").concurrency(4).batchSize(4)
+                .polling(Duration.ofMillis(20), Duration.ofMillis(200)).visibilityTimeout(Duration.ofSeconds(30))
+                .handler("work", step -> StepOutcome.success(Map.of("attempt", step.attempt()))));
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            ids.add(cluster.tasks.submit("handback", "pair", "{}"));
+        }
+        cluster.awaitFinished(ids, Duration.ofSeconds(20));
+
+        assertThat(failuresLeft.get()).as("every injected failure happened").isNegative();
+        assertThat(handOffs).as("while the worker runs, results go back with its reads").isNotEmpty().containsOnly("with a read");
+        for (long id : ids) {
+            TaskView task = cluster.task(id);
+            assertThat(task.status()).isEqualTo(TaskStatus.COMPLETE);
+            assertThat(task.step("first").attempt()).as("no result was lost and its step run again").isEqualTo(1);
+            assertThat(task.step("second").attempt()).isEqualTo(1);
+        }
+        assertThat(cluster.dsl.fetchOne("select count(*) from ordo.transition where task_id = any (?::bigint[]) and step_id is not null "
+                + "and to_state = 'complete'", (Object) ids.toArray(Long[]::new)).get(0, Integer.class))
+                .as("each step completed once").isEqualTo(40);
     }
 
     private static int readCount(String namespace) {
