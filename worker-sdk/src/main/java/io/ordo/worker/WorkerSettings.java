@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * @param pollMax            longest polling interval when the queue stays empty
  * @param shutdownGrace      how long {@link OrdoWorker#stop()} lets running handlers finish
  * @param handOffBatch       most results handed back in one transaction
- * @param handOffLinger      how long a hand-off waits for more results while other handlers are still running
+ * @param handOffLinger      how long a hand-off waits for more results while other handlers are still running; results
+ *                           go back at once with a read for free slots when the queue has work
  * @param nodeId             this worker's id in logs, in the transition log's actor and in the node registry
  */
 public record WorkerSettings(String namespace, int concurrency, int batchSize, Duration visibilityTimeout,
