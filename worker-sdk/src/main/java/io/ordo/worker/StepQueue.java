@@ -24,7 +24,9 @@ import static io.ordo.db.Columns.value;
  * complete_steps.
  */
 final class StepQueue {
+    private static final System.Logger LOG = System.getLogger(StepQueue.class.getName());
     private static final String INSUFFICIENT_PRIVILEGE = "42501";
+    private static final String UNDEFINED_FUNCTION = "42883";
     /** The columns a worker reads of each step, followed by the from clause of the function that reads them. */
     private static final String SELECT_STEPS = """
             select msg_id, task_id, step_id, step_name, handler, attempt, max_attempts, context::text,
@@ -33,6 +35,8 @@ final class StepQueue {
 
     private final DSLContext dsl;
     private final String namespace;
+    /** Whether the database has ordo.complete_and_read_steps (V22); a worker may start before its database is migrated. */
+    private volatile boolean combined = true;
 
     StepQueue(DSLContext dsl, String namespace) {
         this.dsl = dsl;
@@ -46,15 +50,35 @@ final class StepQueue {
 
     /**
      * Hands results back and reads up to {@code quantity} steps, in one transaction ({@code ordo.complete_and_read_steps}):
-     * if it fails, neither happened.
+     * if it fails, neither happened. On a database not yet migrated to V22 it hands back and then reads, in two calls;
+     * a read that fails there returns no steps, since the results are back.
      */
     List<ReadStep> completeAndRead(List<String> resultsJson, Duration visibility, int quantity) {
         if (resultsJson.isEmpty()) {
             return read(visibility, quantity);
         }
         String[] results = resultsJson.toArray(String[]::new);
-        return call(() -> steps(dsl.fetch(SELECT_STEPS + "from ordo.complete_and_read_steps(?, ?::jsonb[], ?, ?)", namespace,
-                results, seconds(visibility), quantity)));
+        if (combined) {
+            try {
+                return steps(dsl.fetch(SELECT_STEPS + "from ordo.complete_and_read_steps(?, ?::jsonb[], ?, ?)", namespace,
+                        results, seconds(visibility), quantity));
+            } catch (DataAccessException e) {
+                if (!UNDEFINED_FUNCTION.equals(SqlErrors.sqlState(e))) {
+                    throw translate(e);
+                }
+                combined = false;
+                LOG.log(System.Logger.Level.WARNING, "the database has no ordo.complete_and_read_steps (its schema predates "
+                        + "migration V22): the worker of namespace " + namespace + " hands back and reads in two calls");
+            }
+        }
+        complete(resultsJson);
+        try {
+            return read(visibility, quantity);
+        } catch (OrdoException e) {
+            // the results are handed back; the next turn reads
+            LOG.log(System.Logger.Level.WARNING, "could not read namespace " + namespace + " after a hand-off: " + e.getMessage());
+            return List.of();
+        }
     }
 
     private static List<ReadStep> steps(Iterable<Record> rows) {
