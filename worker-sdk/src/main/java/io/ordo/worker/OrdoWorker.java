@@ -9,6 +9,7 @@ import io.ordo.coordination.NodeInfo;
 import io.ordo.coordination.NodeMembership;
 import io.ordo.coordination.NodeRole;
 import io.ordo.db.Database;
+import io.ordo.db.SqlErrors;
 import io.ordo.queue.IdleWaiter;
 import io.ordo.queue.QueueListener;
 import io.ordo.queue.QueueNotFoundException;
@@ -62,7 +63,9 @@ import java.util.function.LongSupplier;
  * run again on a new attempt elsewhere. Results are handed back in batches, by the reader, in the same call as its
  * next read ({@code ordo.complete_and_read_steps}: the step messages are deleted, step_result messages sent and the
  * slots they free filled, in one transaction); a result waits up to the hand-off linger for others while handlers
- * run, unless the reader has free slots and the queue has work. A result that comes after the step's
+ * run, unless the reader has free slots and the queue has work. A result the database refuses (jsonb holds no NUL
+ * character) fails its step permanently with an {@code UnstorableResult} error that says why, and holds back no
+ * other result. A result that comes after the step's
  * deadline is still handed back (the orchestrator discards it if the attempt has moved on) and a warning is logged.
  * <p>
  * <b>Stopping</b> ({@link #stop()}, {@link #close()}): reading stops; steps read but not started are given back at
@@ -381,6 +384,12 @@ public final class OrdoWorker implements AutoCloseable {
                     errorBackoff = settings.pollMin();
                 } catch (RuntimeException e) {
                     slots.release(free);
+                    if (!handing.isEmpty() && refusedData(e)) {
+                        List<Lease> left = handBackEach(handing);
+                        handing.clear();
+                        handing.addAll(left);
+                        continue;
+                    }
                     if (!accepting) {
                         return;
                     }
@@ -587,18 +596,22 @@ public final class OrdoWorker implements AutoCloseable {
 
     /** Hands a batch back, retrying while the database is unreachable; returns false when told to give up. */
     private boolean deliver(List<Lease> batch) {
-        List<String> results = batch.stream().map(OrdoWorker::resultJson).toList();
         Duration backoff = Duration.ofMillis(50);
-        while (true) {
+        while (!batch.isEmpty()) {
             if (handOffGiveUp) {
                 LOG.log(System.Logger.Level.WARNING, "dropping " + batch.size() + " results of namespace " + settings.namespace()
                         + " that could not be handed back; their steps come back after the visibility timeout");
                 return false;
             }
             try {
-                queue.complete(results);
-                break;
+                queue.complete(batch.stream().map(OrdoWorker::resultJson).toList());
+                batch.forEach(this::forget);
+                return true;
             } catch (RuntimeException e) {
+                if (refusedData(e)) {
+                    batch = handBackEach(batch);
+                    continue;
+                }
                 LOG.log(System.Logger.Level.WARNING, "hand-off of " + batch.size() + " results failed, retrying in "
                         + backoff.toMillis() + " ms: " + e.getMessage());
                 try {
@@ -609,8 +622,46 @@ public final class OrdoWorker implements AutoCloseable {
                 backoff = min(backoff.multipliedBy(2), Duration.ofSeconds(2));
             }
         }
-        batch.forEach(this::forget);
         return true;
+    }
+
+    /**
+     * Whether the database refused what a call sent (SQLSTATE class 22, data exception), as it refuses a result holding
+     * a NUL character: sending it again cannot help.
+     */
+    private static boolean refusedData(RuntimeException e) {
+        String state = SqlErrors.sqlState(e);
+        return state != null && state.startsWith("22");
+    }
+
+    /**
+     * Hands back one result at a time, after the database refused them together: a result it refuses again is
+     * replaced by a permanent failure of its step that says why, so that one bad result does not hold back the others
+     * forever. Returns those that could not be handed back for another reason, for another try.
+     */
+    private List<Lease> handBackEach(List<Lease> batch) {
+        List<Lease> left = new ArrayList<>();
+        for (Lease lease : batch) {
+            try {
+                try {
+                    queue.complete(List.of(resultJson(lease)));
+                } catch (RuntimeException e) {
+                    if (!refusedData(e)) {
+                        throw e;
+                    }
+                    String why = SqlErrors.serverMessage(e);
+                    LOG.log(System.Logger.Level.WARNING, lease.context + ": the database refused its result (" + why
+                            + "); handing back a permanent failure instead");
+                    lease.outcome = new StepOutcome.PermanentFailure(new StepError("UnstorableResult",
+                            "the database refused the result of handler '" + lease.step.handler() + "': " + why));
+                    queue.complete(List.of(resultJson(lease)));
+                }
+                forget(lease);
+            } catch (RuntimeException e) {
+                left.add(lease);
+            }
+        }
+        return left;
     }
 
     private static String resultJson(Lease lease) {

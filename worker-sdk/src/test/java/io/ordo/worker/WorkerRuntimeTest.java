@@ -327,6 +327,33 @@ class WorkerRuntimeTest {
                 .as("each step completed once").isEqualTo(40);
     }
 
+    @Test
+    void a_result_the_database_refuses_fails_its_step_with_the_reason_and_holds_back_no_other_result() {
+        cluster.register("refused", "job", "only work -");
+        cluster.start(cluster.worker("refused", "refused").concurrency(8).handler("work", step ->
+                step.context().path("bad").asBoolean()
+                        ? StepOutcome.success(Map.of("text", "a NUL \u0000 character, which jsonb cannot hold"))
+                        : StepOutcome.success(Map.of("ok", true))));
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            ids.add(cluster.tasks.submit("refused", "job", "{\"bad\": " + (i == 3) + "}"));
+        }
+        cluster.awaitFinished(ids, Duration.ofSeconds(20));
+
+        for (int i = 0; i < ids.size(); i++) {
+            TaskView task = cluster.task(ids.get(i));
+            if (i == 3) {
+                assertThat(task.status()).isEqualTo(TaskStatus.FAILED);
+                assertThat(task.step("only").status()).isEqualTo(StepStatus.FAILED);
+                assertThat(task.step("only").lastError()).contains("UnstorableResult").contains("handler 'work'")
+                        .containsIgnoringCase("unicode");
+            } else {
+                assertThat(task.status()).isEqualTo(TaskStatus.COMPLETE);
+                assertThat(task.step("only").attempt()).isEqualTo(1);
+            }
+        }
+    }
+
     private static int readCount(String namespace) {
         Integer n = cluster.dsl.fetchOne("select max(read_ct) from ordo.message where queue_name = ?", "ns_" + namespace)
                 .get(0, Integer.class);
