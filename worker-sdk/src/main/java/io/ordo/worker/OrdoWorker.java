@@ -74,9 +74,10 @@ import java.util.function.LongSupplier;
  * leaves the registry.
  * <p>
  * <b>Database role.</b> The worker calls only {@code ordo.read_steps}, {@code complete_and_read_steps},
- * {@code extend_steps}, {@code release_steps} and {@code complete_steps} (and the node registry functions when given a {@link Coordination}), so it can log in
- * as a role that is only a member of {@code ordo_worker_<namespace>}. Its pool needs about four connections, plus
- * one held for LISTEN unless a {@link QueueListener} is shared through {@link Builder#listener}.
+ * {@code extend_steps}, {@code release_steps} and {@code complete_steps} (and the node registry functions when given
+ * a {@link Coordination}), so it can log in as a role that is only a member of {@code ordo_worker_<namespace>}. Its
+ * pool needs about four connections, plus one held for LISTEN unless a {@link QueueListener} is shared through
+ * {@link Builder#listener}.
  */
 public final class OrdoWorker implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OrdoWorker.class.getName());
