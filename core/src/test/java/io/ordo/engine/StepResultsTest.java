@@ -89,6 +89,27 @@ class StepResultsTest {
     }
 
     @Test
+    void a_result_names_neither_its_message_type_nor_its_task(TestDatabase db) throws Exception {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.chain("results", "one", 1, "h"));
+        TaskClient tasks = new TaskClient(dsl);
+        long task = tasks.submit("results", "one", "{}");
+        long other = tasks.submit("results", "one", "{}");
+        Record step = read(db).stream().filter(r -> r.get("task_id", Long.class) == task).findFirst().orElseThrow();
+        String forged = "{\"msg_id\": %d, \"step_id\": %d, \"attempt\": %d, \"status\": \"succeeded\", \"result\": {\"n\": 1}, \"type\": \"cancel\", \"task_id\": %d}"
+                .formatted(step.get("msg_id", Long.class), step.get("step_id", Long.class), step.get("attempt", Integer.class), other);
+
+        assertThat(complete(db, List.of(forged))).isEqualTo(1);
+
+        Record sent = dsl.fetchOne("select message ->> 'type', (message ->> 'task_id')::bigint, message -> 'result' ->> 'n', message -> 'msg_id' is not null"
+                + " from ordo.q_orchestration order by msg_id desc limit 1");
+        assertThat(sent.get(0, String.class)).isEqualTo("step_result");
+        assertThat(sent.get(1, Long.class)).as("the step's own task").isEqualTo(task);
+        assertThat(sent.get(2, String.class)).isEqualTo("1");
+        assertThat(sent.get(3, Boolean.class)).isFalse();
+    }
+
+    @Test
     void a_step_results_message_without_results_is_dead_lettered_and_leaves_the_task_as_it_was(TestDatabase db) {
         DSLContext dsl = db.dsl();
         new TemplateRegistry(dsl).register(EngineFixture.chain("empty", "one", 1, "h"));
