@@ -27,6 +27,8 @@ final class Lease {
     volatile Instant startedAt;
     volatile Instant finishedAt;
     volatile StepOutcome outcome;
+    /** The result as handed back, built once from the outcome by the handler's thread; null until then. */
+    volatile String resultJson;
 
     Lease(ReadStep step, StepContext context) {
         this.step = step;

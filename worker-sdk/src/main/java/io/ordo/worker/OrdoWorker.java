@@ -513,6 +513,8 @@ public final class OrdoWorker implements AutoCloseable {
                     + Duration.between(lease.step.deadline(), lease.finishedAt).toMillis() + " ms after its deadline "
                     + lease.step.deadline() + "; handing the result back, the orchestrator discards it if the attempt timed out");
         }
+        // built here, beside the reader's call, rather than by the reader while its next call waits
+        lease.resultJson = buildResultJson(lease);
         if (lease.move(Lease.State.RUNNING, Lease.State.FINISHED)) {
             finished.add(lease);
             wake.signal();
@@ -655,6 +657,7 @@ public final class OrdoWorker implements AutoCloseable {
                             + "); handing back a permanent failure instead");
                     lease.outcome = new StepOutcome.PermanentFailure(new StepError("UnstorableResult",
                             "the database refused the result of handler '" + lease.step.handler() + "': " + why));
+                    lease.resultJson = null;
                     queue.complete(List.of(resultJson(lease)));
                 }
                 forget(lease);
@@ -665,7 +668,13 @@ public final class OrdoWorker implements AutoCloseable {
         return left;
     }
 
+    /** The result as handed back: the one the handler's thread built, else built now. */
     private static String resultJson(Lease lease) {
+        String built = lease.resultJson;
+        return built != null ? built : buildResultJson(lease);
+    }
+
+    private static String buildResultJson(Lease lease) {
         ReadStep s = lease.step;
         ObjectNode r = Json.object()
                 .put("msg_id", s.msgId()).put("task_id", s.taskId()).put("step_id", s.stepId()).put("attempt", s.attempt())
