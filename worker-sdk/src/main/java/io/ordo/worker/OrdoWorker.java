@@ -657,8 +657,8 @@ public final class OrdoWorker implements AutoCloseable {
                             + "); handing back a permanent failure instead");
                     lease.outcome = new StepOutcome.PermanentFailure(new StepError("UnstorableResult",
                             "the database refused the result of handler '" + lease.step.handler() + "': " + why));
-                    lease.resultJson = null;
-                    queue.complete(List.of(resultJson(lease)));
+                    lease.resultJson = buildResultJson(lease);
+                    queue.complete(List.of(lease.resultJson));
                 }
                 forget(lease);
             } catch (RuntimeException e) {
