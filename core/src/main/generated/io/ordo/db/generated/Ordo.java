@@ -28,6 +28,7 @@ import io.ordo.db.generated.tables.Transition;
 import io.ordo.db.generated.udt.MessageRecord;
 import io.ordo.db.generated.udt.QueueMetrics;
 import io.ordo.db.generated.udt.ReadStepRow;
+import io.ordo.db.generated.udt.StartedStep;
 import io.ordo.db.generated.udt.StepClaim;
 
 import java.util.Arrays;
@@ -215,6 +216,7 @@ public class Ordo extends SchemaImpl {
             MessageRecord.MESSAGE_RECORD,
             QueueMetrics.QUEUE_METRICS,
             ReadStepRow.READ_STEP_ROW,
+            StartedStep.STARTED_STEP,
             StepClaim.STEP_CLAIM
         );
     }

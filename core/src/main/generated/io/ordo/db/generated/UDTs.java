@@ -7,10 +7,12 @@ package io.ordo.db.generated;
 import io.ordo.db.generated.udt.MessageRecord;
 import io.ordo.db.generated.udt.QueueMetrics;
 import io.ordo.db.generated.udt.ReadStepRow;
+import io.ordo.db.generated.udt.StartedStep;
 import io.ordo.db.generated.udt.StepClaim;
 import io.ordo.db.generated.udt.records.MessageRecordRecord;
 import io.ordo.db.generated.udt.records.QueueMetricsRecord;
 import io.ordo.db.generated.udt.records.ReadStepRowRecord;
+import io.ordo.db.generated.udt.records.StartedStepRecord;
 import io.ordo.db.generated.udt.records.StepClaimRecord;
 
 import java.time.OffsetDateTime;
@@ -167,6 +169,77 @@ public class UDTs {
             newStatus,
             attempt,
             exhausted
+        );
+    }
+
+    /**
+     * The type <code>ordo.started_step</code>
+     */
+    public static final StartedStep STARTED_STEP = io.ordo.db.generated.udt.StartedStep.STARTED_STEP;
+
+    /**
+     * Create a constructor expression for <code>ordo.started_step</code>
+     */
+    public static Field<StartedStepRecord> STARTED_STEP(
+        Long msgId,
+        Long taskId,
+        Long stepId,
+        String stepName,
+        String handler,
+        Integer attempt,
+        Integer maxAttempts,
+        JSONB input,
+        String[] dependsOn,
+        OffsetDateTime startedAt,
+        Long timeoutMs,
+        JSONB headers
+    ) {
+        return io.ordo.db.generated.udt.StartedStep.STARTED_STEP.STARTED_STEP(
+            msgId,
+            taskId,
+            stepId,
+            stepName,
+            handler,
+            attempt,
+            maxAttempts,
+            input,
+            dependsOn,
+            startedAt,
+            timeoutMs,
+            headers
+        );
+    }
+
+    /**
+     * Create a constructor expression for <code>ordo.started_step</code>
+     */
+    public static Field<StartedStepRecord> STARTED_STEP(
+        Field<Long> msgId,
+        Field<Long> taskId,
+        Field<Long> stepId,
+        Field<String> stepName,
+        Field<String> handler,
+        Field<Integer> attempt,
+        Field<Integer> maxAttempts,
+        Field<JSONB> input,
+        Field<String[]> dependsOn,
+        Field<OffsetDateTime> startedAt,
+        Field<Long> timeoutMs,
+        Field<JSONB> headers
+    ) {
+        return io.ordo.db.generated.udt.StartedStep.STARTED_STEP.STARTED_STEP(
+            msgId,
+            taskId,
+            stepId,
+            stepName,
+            handler,
+            attempt,
+            maxAttempts,
+            input,
+            dependsOn,
+            startedAt,
+            timeoutMs,
+            headers
         );
     }
 
