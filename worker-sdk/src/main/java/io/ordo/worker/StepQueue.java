@@ -2,22 +2,21 @@ package io.ordo.worker;
 
 import io.ordo.Json;
 import io.ordo.OrdoException;
-import io.ordo.db.Columns;
 import io.ordo.db.SqlErrors;
 import org.jooq.DSLContext;
-import org.jooq.Record;
 import org.jooq.exception.DataAccessException;
 
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
-import java.time.OffsetDateTime;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
-
-import static io.ordo.db.Columns.value;
 
 /**
  * The worker SQL API of one namespace: ordo.read_steps, complete_and_read_steps, extend_steps, release_steps and
@@ -27,11 +26,23 @@ final class StepQueue {
     private static final System.Logger LOG = System.getLogger(StepQueue.class.getName());
     private static final String INSUFFICIENT_PRIVILEGE = "42501";
     private static final String UNDEFINED_FUNCTION = "42883";
-    /** The columns a worker reads of each step, followed by the from clause of the function that reads them. */
+    /**
+     * The columns a worker reads of each step, followed by the from clause of the function that reads them. The
+     * deadline comes as microseconds since the epoch, which the reader takes as a long instead of parsing a timestamp.
+     */
     private static final String SELECT_STEPS = """
             select msg_id, task_id, step_id, step_name, handler, attempt, max_attempts, context::text,
-                   parent_results::text, deadline, headers::text, template_name, template_version
+                   parent_results::text, (extract(epoch from deadline) * 1000000)::int8, headers::text, template_name,
+                   template_version
             """;
+    /**
+     * The results go as one JSON array, parsed once by the server: as a jsonb[] literal each result would be escaped
+     * into the array's syntax here and unescaped there before its own parse.
+     */
+    private static final String COMPLETE_AND_READ = SELECT_STEPS + """
+            from ordo.complete_and_read_steps(?, array(select r.e from jsonb_array_elements(?::jsonb) with ordinality r(e, o)
+                                                       order by r.o), ?, ?)""";
+    private static final String READ = SELECT_STEPS + "from ordo.read_steps(?, ?, ?)";
 
     private final DSLContext dsl;
     private final String namespace;
@@ -45,7 +56,12 @@ final class StepQueue {
 
     /** Reads up to {@code quantity} steps and hides them for {@code visibility}; each read starts an attempt. */
     List<ReadStep> read(Duration visibility, int quantity) {
-        return call(() -> steps(dsl.fetch(SELECT_STEPS + "from ordo.read_steps(?, ?, ?)", namespace, seconds(visibility), quantity)));
+        return call(() -> jdbc(READ, ps -> {
+            ps.setString(1, namespace);
+            ps.setDouble(2, seconds(visibility));
+            ps.setInt(3, quantity);
+            return steps(ps);
+        }));
     }
 
     /**
@@ -57,11 +73,16 @@ final class StepQueue {
         if (resultsJson.isEmpty()) {
             return read(visibility, quantity);
         }
-        String[] results = resultsJson.toArray(String[]::new);
         if (combined) {
             try {
-                return steps(dsl.fetch(SELECT_STEPS + "from ordo.complete_and_read_steps(?, ?::jsonb[], ?, ?)", namespace,
-                        results, seconds(visibility), quantity));
+                String results = "[" + String.join(",", resultsJson) + "]";
+                return jdbc(COMPLETE_AND_READ, ps -> {
+                    ps.setString(1, namespace);
+                    ps.setString(2, results);
+                    ps.setDouble(3, seconds(visibility));
+                    ps.setInt(4, quantity);
+                    return steps(ps);
+                });
             } catch (DataAccessException e) {
                 if (!UNDEFINED_FUNCTION.equals(SqlErrors.sqlState(e))) {
                     throw translate(e);
@@ -81,15 +102,38 @@ final class StepQueue {
         }
     }
 
-    private static List<ReadStep> steps(Iterable<Record> rows) {
+    private static List<ReadStep> steps(PreparedStatement ps) throws SQLException {
         List<ReadStep> out = new ArrayList<>();
-        for (Record r : rows) {
-            out.add(new ReadStep(value(r, 0), value(r, 1), value(r, 2), value(r, 3),
-                    value(r, 4), value(r, 5), value(r, 6), Json.parse(value(r, 7)),
-                    Json.parse(value(r, 8)), Columns.<OffsetDateTime>value(r, 9).toInstant(),
-                    Json.parse(value(r, 10)), value(r, 11), value(r, 12)));
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                long deadlineMicros = rs.getLong(10);
+                out.add(new ReadStep(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4),
+                        rs.getString(5), rs.getInt(6), rs.getInt(7), Json.parse(rs.getString(8)),
+                        Json.parse(rs.getString(9)),
+                        Instant.ofEpochSecond(Math.floorDiv(deadlineMicros, 1_000_000), Math.floorMod(deadlineMicros, 1_000_000) * 1000L),
+                        Json.parse(rs.getString(11)), rs.getString(12), rs.getString(13)));
+            }
         }
         return out;
+    }
+
+    @FunctionalInterface
+    private interface Statement<T> {
+        T run(PreparedStatement statement) throws SQLException;
+    }
+
+    /**
+     * Runs {@code sql} through plain JDBC on a connection of the worker's pool: the hot calls skip jOOQ's rendering,
+     * binding and record mapping. A failure comes out as jOOQ's {@link DataAccessException}, as from the other calls.
+     */
+    private <T> T jdbc(String sql, Statement<T> body) {
+        return dsl.connectionResult(c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                return body.run(ps);
+            } catch (SQLException e) {
+                throw new DataAccessException(e.getMessage(), e);
+            }
+        });
     }
 
     /** Hides the messages for {@code visibility} from now, in one call; returns the ids still present. */
