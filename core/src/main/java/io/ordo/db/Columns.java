@@ -17,4 +17,10 @@ public final class Columns {
     public static <T> T value(Record r, int index) {
         return (T) r.get(index);
     }
+
+    /** Column {@code index} of a row fetched by {@link Jdbc}, null or of the type the caller expects. */
+    @SuppressWarnings("unchecked")
+    public static <T> T value(Object[] row, int index) {
+        return (T) row[index];
+    }
 }

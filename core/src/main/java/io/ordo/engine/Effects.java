@@ -1,6 +1,7 @@
 package io.ordo.engine;
 
 import io.ordo.Json;
+import io.ordo.db.Jdbc;
 import io.ordo.engine.OrchestrationPass.DeadLetter;
 import io.ordo.engine.OrchestrationPass.Retry;
 import io.ordo.engine.OrchestrationPass.StepState;
@@ -146,7 +147,7 @@ final class Effects {
         }
 
         void execute(DSLContext tx) {
-            tx.execute(sql.toString(), binds.toArray());
+            Jdbc.execute(tx, sql.toString(), binds.toArray());
         }
     }
 

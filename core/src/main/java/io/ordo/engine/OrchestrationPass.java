@@ -6,11 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.opentelemetry.api.trace.Span;
 import io.ordo.Json;
 import io.ordo.db.Columns;
+import io.ordo.db.Jdbc;
 import io.ordo.queue.Message;
 import io.ordo.queue.QueueClient;
 import org.jooq.DSLContext;
 import org.jooq.Record;
-import org.jooq.Results;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -119,11 +119,11 @@ final class OrchestrationPass {
 
     private LockedPass runLocked(DSLContext tx, List<Span> spans) {
         QueueClient queue = new QueueClient(tx);
-        Results read = tx.fetchMany(LOCK_BATCH_NOTING_TASKS + ";\n" + TASK_SELECT + CLAIMABLE.formatted(NOTED_TASKS) + ";\n"
+        List<List<Object[]>> read = Jdbc.fetchMany(tx, LOCK_BATCH_NOTING_TASKS + ";\n" + TASK_SELECT + CLAIMABLE.formatted(NOTED_TASKS) + ";\n"
                 + STEP_SELECT.formatted(NOTED_TASKS), QUEUE, settings.batchSize(), settings.nodeId());
         Map<Long, Long> notedTaskIds = new HashMap<>();
         List<Message> locked = new ArrayList<>(read.get(0).size());
-        for (Record r : read.get(0)) {
+        for (Object[] r : read.get(0)) {
             locked.add(new Message(value(r, 0), value(r, 1), Columns.<OffsetDateTime>value(r, 2).toInstant(),
                     Columns.<OffsetDateTime>value(r, 3).toInstant(), value(r, 4), value(r, 5)));
             notedTaskIds.put(value(r, 0), value(r, 6));
@@ -142,7 +142,7 @@ final class OrchestrationPass {
         Loaded loaded = parsed.stream().allMatch(p -> Long.valueOf(p.taskId).equals(notedTaskIds.get(p.message.id())))
                 ? Loaded.of(read.get(1), read.get(2), ids)
                 : load(tx, CLAIMABLE.formatted("?::bigint[]"), ids, ids, settings.nodeId());
-        for (Record r : loaded.tasks()) {
+        for (Object[] r : loaded.tasks()) {
             tokens.put(value(r, 0), value(r, 6));
             String previous = value(r, 10);
             if (previous != null && !previous.equals(settings.nodeId())) {
@@ -157,9 +157,9 @@ final class OrchestrationPass {
     }
 
     /** Tasks locked by {@link #TASK_SELECT} and a where and locking clause, and the steps of the tasks {@code ids}. */
-    private record Loaded(List<Record> tasks, List<Record> steps) {
+    private record Loaded(List<Object[]> tasks, List<Object[]> steps) {
         /** The tasks and steps of the tasks {@code ids}, out of rows read for these and maybe more. */
-        static Loaded of(List<Record> tasks, List<Record> steps, Long[] ids) {
+        static Loaded of(List<Object[]> tasks, List<Object[]> steps, Long[] ids) {
             Set<Long> wanted = Set.of(ids);
             return new Loaded(tasks.stream().filter(r -> wanted.contains(value(r, 0))).toList(),
                     steps.stream().filter(r -> wanted.contains(value(r, 1))).toList());
@@ -205,7 +205,7 @@ final class OrchestrationPass {
     private static Loaded load(DSLContext tx, String taskWhereAndLock, Long[] ids, Object... taskBinds) {
         Object[] binds = Arrays.copyOf(taskBinds, taskBinds.length + 1);
         binds[taskBinds.length] = ids;
-        Results results = tx.fetchMany(TASK_SELECT + taskWhereAndLock + ";\n" + STEP_SELECT.formatted("?::bigint[]"), binds);
+        List<List<Object[]>> results = Jdbc.fetchMany(tx, TASK_SELECT + taskWhereAndLock + ";\n" + STEP_SELECT.formatted("?::bigint[]"), binds);
         return new Loaded(results.get(0), results.get(1));
     }
 
@@ -421,7 +421,7 @@ final class OrchestrationPass {
         }
         Map<Long, TaskState> tasks = new LinkedHashMap<>();
         Set<String> saturated = new HashSet<>();
-        for (Record r : loaded.tasks()) {
+        for (Object[] r : loaded.tasks()) {
             long id = value(r, 0);
             if (!claim.tokens.containsKey(id)) {
                 continue;
@@ -438,13 +438,13 @@ final class OrchestrationPass {
                 saturated.add(value(r, 1));
             }
         }
-        for (Record r : loaded.steps()) {
+        for (Object[] r : loaded.steps()) {
             TaskState task = tasks.get(value(r, 1));
             if (task == null) {
                 continue; // a task the lock skipped, or whose lease another node took
             }
             StepState s = new StepState(value(r, 0), value(r, 2), value(r, 3),
-                    r.get(4, String[].class), value(r, 5), value(r, 6), value(r, 7),
+                    value(r, 4), value(r, 5), value(r, 6), value(r, 7),
                     value(r, 8),
                     new Backoff(Duration.ofMillis(value(r, 9)), value(r, 10),
                             Duration.ofMillis(value(r, 11)), value(r, 12)),

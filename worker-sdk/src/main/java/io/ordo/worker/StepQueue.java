@@ -2,13 +2,11 @@ package io.ordo.worker;
 
 import io.ordo.Json;
 import io.ordo.OrdoException;
+import io.ordo.db.Jdbc;
 import io.ordo.db.SqlErrors;
 import org.jooq.DSLContext;
 import org.jooq.exception.DataAccessException;
 
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,6 +15,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
+
+import static io.ordo.db.Columns.value;
 
 /**
  * The worker SQL API of one namespace: ordo.read_steps, complete_and_read_steps, extend_steps, release_steps and
@@ -56,12 +56,7 @@ final class StepQueue {
 
     /** Reads up to {@code quantity} steps and hides them for {@code visibility}; each read starts an attempt. */
     List<ReadStep> read(Duration visibility, int quantity) {
-        return call(() -> jdbc(READ, ps -> {
-            ps.setString(1, namespace);
-            ps.setDouble(2, seconds(visibility));
-            ps.setInt(3, quantity);
-            return steps(ps);
-        }));
+        return call(() -> steps(Jdbc.fetch(dsl, READ, namespace, seconds(visibility), quantity)));
     }
 
     /**
@@ -76,13 +71,7 @@ final class StepQueue {
         if (combined) {
             try {
                 String results = "[" + String.join(",", resultsJson) + "]";
-                return jdbc(COMPLETE_AND_READ, ps -> {
-                    ps.setString(1, namespace);
-                    ps.setString(2, results);
-                    ps.setDouble(3, seconds(visibility));
-                    ps.setInt(4, quantity);
-                    return steps(ps);
-                });
+                return steps(Jdbc.fetch(dsl, COMPLETE_AND_READ, namespace, results, seconds(visibility), quantity));
             } catch (DataAccessException e) {
                 if (!UNDEFINED_FUNCTION.equals(SqlErrors.sqlState(e))) {
                     throw translate(e);
@@ -102,38 +91,16 @@ final class StepQueue {
         }
     }
 
-    private static List<ReadStep> steps(PreparedStatement ps) throws SQLException {
-        List<ReadStep> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                long deadlineMicros = rs.getLong(10);
-                out.add(new ReadStep(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4),
-                        rs.getString(5), rs.getInt(6), rs.getInt(7), Json.parse(rs.getString(8)),
-                        Json.parse(rs.getString(9)),
-                        Instant.ofEpochSecond(Math.floorDiv(deadlineMicros, 1_000_000), Math.floorMod(deadlineMicros, 1_000_000) * 1000L),
-                        Json.parse(rs.getString(11)), rs.getString(12), rs.getString(13)));
-            }
+    private static List<ReadStep> steps(List<Object[]> rows) {
+        List<ReadStep> out = new ArrayList<>(rows.size());
+        for (Object[] r : rows) {
+            long deadlineMicros = value(r, 9);
+            out.add(new ReadStep(value(r, 0), value(r, 1), value(r, 2), value(r, 3),
+                    value(r, 4), value(r, 5), value(r, 6), Json.parse(value(r, 7)), Json.parse(value(r, 8)),
+                    Instant.ofEpochSecond(Math.floorDiv(deadlineMicros, 1_000_000), Math.floorMod(deadlineMicros, 1_000_000) * 1000L),
+                    Json.parse(value(r, 10)), value(r, 11), value(r, 12)));
         }
         return out;
-    }
-
-    @FunctionalInterface
-    private interface Statement<T> {
-        T run(PreparedStatement statement) throws SQLException;
-    }
-
-    /**
-     * Runs {@code sql} through plain JDBC on a connection of the worker's pool: the hot calls skip jOOQ's rendering,
-     * binding and record mapping. A failure comes out as jOOQ's {@link DataAccessException}, as from the other calls.
-     */
-    private <T> T jdbc(String sql, Statement<T> body) {
-        return dsl.connectionResult(c -> {
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                return body.run(ps);
-            } catch (SQLException e) {
-                throw new DataAccessException(e.getMessage(), e);
-            }
-        });
     }
 
     /** Hides the messages for {@code visibility} from now, in one call; returns the ids still present. */
