@@ -77,9 +77,16 @@ public final class NodeProcess {
         return cleaned + (cleaned.contains("?") ? "&" : "?") + "ApplicationName=" + name;
     }
 
+    /** A node's JVM: this JVM's java, classpath and garbage collector (as the launcher chose it), with a smaller heap. */
     private static List<String> java(String mainClass) {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), mainClass);
+        List<String> command = new java.util.ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xmx512m");
+        java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("-XX:+Use") && a.endsWith("GC"))
+                .forEach(command::add);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
+        return command;
     }
 
     public Kind kind() {

@@ -27,7 +27,8 @@ record Environment(Map<String, Object> values) {
     }
 
     String summary() {
-        return "JVM " + values.get("jvm") + ", heap " + values.get("jvm_max_heap_mb") + " MB, " + values.get("cpus") + " CPUs; "
+        return "JVM " + values.get("jvm") + ", heap " + values.get("jvm_max_heap_mb") + " MB, collectors " + values.get("jvm_gc") + ", "
+                + values.get("cpus") + " CPUs; "
                 + "PostgreSQL " + values.get("postgres") + " (" + values.get("database") + "): shared_buffers "
                 + values.get("shared_buffers") + ", synchronous_commit " + values.get("synchronous_commit") + ", fsync "
                 + values.get("fsync") + ", max_connections " + values.get("max_connections");
