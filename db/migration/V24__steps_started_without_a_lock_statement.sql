@@ -10,21 +10,20 @@
 -- Now the update comes first, for the steps still enqueued with the message read: under READ COMMITTED an UPDATE
 -- that meets a row changed by a concurrent transaction waits for it and tests its WHERE again on the row as that
 -- transaction left it, so a step cancelled, finished or enqueued again meanwhile is not started. Only the messages
--- the update did not start go the old way, through ordo.start_read_steps, unchanged from V16: redeliveries,
--- exhausted steps, and messages to drop. The update's statement starts after the read's, as V16 requires, and it
--- walks the messages in step id order, the order complete_steps and the old way lock steps in.
+-- the update did not start go the old way, through ordo.start_read_steps, V16's code: redeliveries, exhausted
+-- steps, and messages to drop. Both ways give the steps they started, and one statement returns them all. The
+-- update's statement starts after the read's, as V16 requires, and it walks the messages in step id order, the
+-- order complete_steps and the old way lock steps in.
 
 create type ordo.started_step as (
     msg_id bigint, task_id bigint, step_id bigint, step_name text, handler text, attempt integer, max_attempts integer,
     input jsonb, depends_on text[], started_at timestamptz, timeout_ms bigint, headers jsonb
 );
 
--- V16's read_steps after its read: lock the steps of the messages, classify, and start what can start
+-- V16's read_steps between its read and its output: lock the steps of the messages, classify, and start what can
+-- start; returns the steps started
 create function ordo.start_read_steps(v_queue text, v_msgs ordo.message_record[])
-    returns table (
-        msg_id bigint, task_id bigint, step_id bigint, step_name text, handler text, attempt integer,
-        max_attempts integer, context jsonb, input jsonb, parent_results jsonb, deadline timestamptz,
-        headers jsonb, template_name text, template_version text)
+    returns ordo.started_step[]
     language plpgsql set search_path = ordo, pg_temp as
 $$
 #variable_conflict use_column
@@ -33,6 +32,7 @@ declare
     v_claims ordo.step_claim[];
     v_startable integer;
     v_drop bigint[];
+    v_started ordo.started_step[];
 begin
     with msgs as (
         select m.msg_id, (m.message ->> 'step_id')::bigint as step_id, m.headers
@@ -74,36 +74,32 @@ begin
         perform ordo.delete(v_queue, v_drop);
     end if;
     if v_startable = 0 then
-        return;
+        return '{}';
     end if;
 
-    return query
-        with started as (
-            update ordo.step s
-            set status = 'in_progress',
-                attempt = case when c.old_status = 'in_progress' then c.attempt + 1 else c.attempt end,
-                started_at = now(),
-                updated_at = now()
-            from unnest(v_claims) c
-            where s.id = c.step_id and c.startable
-            returning c.msg_id, s.task_id, s.id, s.name, s.handler, s.attempt, s.max_attempts, s.input, s.depends_on,
-                      s.started_at, s.timeout_ms, c.headers, c.old_status
-        ),
-        logged as (
-            insert into ordo.transition (task_id, step_id, step_name, from_state, to_state, attempt, actor, detail)
-            select st.task_id, st.id, st.name, st.old_status, 'in_progress', st.attempt, 'worker:' || session_user,
-                   case when st.old_status = 'in_progress' then jsonb_build_object('redelivered', true) end
-            from started st
-        )
-        select st.msg_id, st.task_id, st.id, st.name, st.handler, st.attempt, st.max_attempts, t.context, st.input,
-               case when cardinality(st.depends_on) = 0 then '{}'::jsonb
-                    else coalesce((select jsonb_object_agg(p.name, p.result) from ordo.step p
-                                   where p.task_id = st.task_id and p.name = any (st.depends_on)), '{}') end,
-               st.started_at + make_interval(secs => st.timeout_ms / 1000.0),
-               st.headers, t.template_name, t.template_version
+    with started as (
+        update ordo.step s
+        set status = 'in_progress',
+            attempt = case when c.old_status = 'in_progress' then c.attempt + 1 else c.attempt end,
+            started_at = now(),
+            updated_at = now()
+        from unnest(v_claims) c
+        where s.id = c.step_id and c.startable
+        returning c.msg_id, s.task_id, s.id, s.name, s.handler, s.attempt, s.max_attempts, s.input, s.depends_on,
+                  s.started_at, s.timeout_ms, c.headers, c.old_status
+    ),
+    logged as (
+        insert into ordo.transition (task_id, step_id, step_name, from_state, to_state, attempt, actor, detail)
+        select st.task_id, st.id, st.name, st.old_status, 'in_progress', st.attempt, 'worker:' || session_user,
+               case when st.old_status = 'in_progress' then jsonb_build_object('redelivered', true) end
         from started st
-        join ordo.task t on t.id = st.task_id
-        order by st.msg_id;
+    )
+    select coalesce(array_agg(row(st.msg_id, st.task_id, st.id, st.name, st.handler, st.attempt, st.max_attempts,
+                                  st.input, st.depends_on, st.started_at, st.timeout_ms, st.headers)::ordo.started_step),
+                    '{}')
+    into v_started
+    from started st;
+    return v_started;
 end
 $$;
 
@@ -154,6 +150,12 @@ begin
         from started
     )
     select coalesce(array_agg(started.st), '{}') into v_started from started;
+    if cardinality(v_started) < cardinality(v_msgs) then
+        -- redeliveries, exhausted steps and messages to drop: the way every message went before V24
+        v_started := v_started || ordo.start_read_steps(v_queue,
+            array(select m from unnest(v_msgs) m
+                  where not exists (select 1 from unnest(v_started) st where st.msg_id = m.msg_id)));
+    end if;
 
     return query
         select st.msg_id, st.task_id, st.step_id, st.step_name, st.handler, st.attempt, st.max_attempts, t.context,
@@ -166,14 +168,6 @@ begin
         from unnest(v_started) st
         join ordo.task t on t.id = st.task_id
         order by st.msg_id;
-
-    if cardinality(v_started) < cardinality(v_msgs) then
-        -- redeliveries, exhausted steps and messages to drop: the way every message went before V24
-        return query
-            select * from ordo.start_read_steps(v_queue,
-                array(select m from unnest(v_msgs) m
-                      where not exists (select 1 from unnest(v_started) st where st.msg_id = m.msg_id)));
-    end if;
 end
 $$;
 

@@ -160,6 +160,36 @@ class ReadStepsTest {
         assertThat(transitions(dsl, secondStep)).containsExactly("null>pending", "pending>enqueued", "enqueued>in_progress");
     }
 
+    /**
+     * A stale message naming a step that is enqueued with another message, read on its own: V24 starts a step in one
+     * update only if the step is still enqueued with the very message read, so the stale one starts nothing and is
+     * dropped, and the step's own message starts it after.
+     */
+    @Test
+    void a_stale_message_read_alone_does_not_start_a_step_enqueued_with_another(TestDatabase db) {
+        DSLContext dsl = db.dsl();
+        new TemplateRegistry(dsl).register(EngineFixture.chain("early", "two", 2, "h"));
+        new TaskClient(dsl).submit("early", "two", "{}"); // enqueues the first step (V18)
+        long taskId = dsl.fetchOne("select max(id) from ordo.task where namespace = 'early'").get(0, Long.class);
+        long secondStep = dsl.fetchOne("select max(id) from ordo.step where task_id = ?", taskId).get(0, Long.class);
+        long stale = send(dsl, "early", secondStep, 1); // before the step's own message: read first
+
+        Record first = dsl.fetchOne(READ, "early", 30.0, 1);
+        assertThat(first.get("step_id", Long.class)).isNotEqualTo(secondStep);
+        complete(dsl, first, "{}");
+        orchestrate(db);
+        long own = dsl.fetchOne("select msg_id from ordo.step where id = ? and status = 'enqueued'", secondStep).get(0, Long.class);
+
+        assertThat(dsl.fetch(READ, "early", 30.0, 1)).as("the stale message, read alone, starts nothing").isEmpty();
+        assertThat(dsl.fetchOne("select count(*) from ordo.q_ns_early where msg_id = ?", stale).get(0, Long.class)).isZero();
+        assertThat(transitions(dsl, secondStep)).containsExactly("null>pending", "pending>enqueued");
+
+        Record second = dsl.fetchOne(READ, "early", 30.0, 1);
+        assertThat(second.get("msg_id", Long.class)).isEqualTo(own);
+        assertThat(second.get("step_id", Long.class)).isEqualTo(secondStep);
+        assertThat(transitions(dsl, secondStep)).containsExactly("null>pending", "pending>enqueued", "enqueued>in_progress");
+    }
+
     @Test
     void the_worker_functions_find_steps_and_tasks_by_key_with_plans_made_while_the_tables_were_small(TestDatabase db) throws Exception {
         DSLContext dsl = db.dsl();
