@@ -687,7 +687,7 @@ public final class OrdoWorker implements AutoCloseable {
             }
             case StepOutcome.PermanentFailure f -> r.put("status", "failed").put("permanent", true).set("error", f.error().toJson());
         }
-        return r.toString();
+        return Json.write(r);
     }
 
     // ---- giving back, heartbeat ----------------------------------------------------------------------------------
