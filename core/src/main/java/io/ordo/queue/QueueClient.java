@@ -1,19 +1,13 @@
 package io.ordo.queue;
 
+import io.ordo.db.Jdbc;
 import io.ordo.db.SqlErrors;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 import org.jooq.exception.DataAccessException;
 
-import java.sql.Array;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -24,9 +18,9 @@ import java.util.function.Supplier;
  * {@link #using(DSLContext)} inside {@code dsl.transaction(...)} to combine calls atomically,
  * for example deleting a message and sending its result.
  * <p>
- * The message path (send, read, delete, visibility) uses prepared statements on the context's
- * connection rather than jOOQ's plain-SQL rendering: it runs on every message, and rendering cost the
- * client two to three times the CPU of the statement itself (see load-tests/RESULTS.md).
+ * The message path (send, read, delete, visibility) goes through {@link Jdbc} on the context's connection
+ * rather than jOOQ's plain-SQL rendering: it runs on every message, and rendering cost the client two to three
+ * times the CPU of the statement itself (see load-tests/RESULTS.md).
  */
 public final class QueueClient {
     private final DSLContext dsl;
@@ -66,17 +60,8 @@ public final class QueueClient {
      * messages of lower priority still age past newer ones of higher priority.
      */
     public long send(String queue, String message, String headers, Duration delay, int priority) {
-        return jdbc(queue, "select ordo.send(?, ?::jsonb, ?::jsonb, ?, ?)", (c, ps) -> {
-            ps.setString(1, queue);
-            ps.setString(2, message);
-            ps.setString(3, headers);
-            ps.setDouble(4, seconds(delay));
-            ps.setInt(5, priority);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        });
+        return longs(queue, "select ordo.send(?, ?::jsonb, ?::jsonb, ?, ?)", queue, message, headers, seconds(delay), priority)
+                .getFirst();
     }
 
     /** Sends many messages in one statement. {@code headers} is null or has one entry per message. */
@@ -91,14 +76,9 @@ public final class QueueClient {
     /** Sends many messages in one statement; {@code headers} and {@code priorities} are null or one per message. */
     public List<Long> sendBatch(String queue, List<String> messages, List<String> headers, Duration delay,
                                 List<Integer> priorities) {
-        return jdbc(queue, "select ordo.send_batch(?, ?::jsonb[], ?::jsonb[], ?, ?)", (c, ps) -> {
-            ps.setString(1, queue);
-            ps.setArray(2, c.createArrayOf("text", messages.toArray()));
-            setArray(c, ps, 3, "text", headers);
-            ps.setDouble(4, seconds(delay));
-            setArray(c, ps, 5, "int4", priorities);
-            return longs(ps);
-        });
+        return longs(queue, "select ordo.send_batch(?, ?::jsonb[], ?::jsonb[], ?, ?::int4[])", queue,
+                messages.toArray(String[]::new), headers == null ? null : headers.toArray(String[]::new), seconds(delay),
+                priorities == null ? null : priorities.toArray(Integer[]::new));
     }
 
     /**
@@ -106,21 +86,12 @@ public final class QueueClient {
      * Concurrent readers never get the same message (FOR UPDATE SKIP LOCKED).
      */
     public List<Message> read(String queue, Duration visibility, int quantity) {
-        return jdbc(queue, "select msg_id, read_ct, enqueued_at, vt, message::text, headers::text from ordo.read(?, ?, ?)", (c, ps) -> {
-            ps.setString(1, queue);
-            ps.setDouble(2, seconds(visibility));
-            ps.setInt(3, quantity);
-            return messages(ps);
-        });
+        return messages(queue, "from ordo.read(?, ?, ?)", queue, seconds(visibility), quantity);
     }
 
     /** Reads and deletes up to {@code quantity} visible messages. */
     public List<Message> pop(String queue, int quantity) {
-        return jdbc(queue, "select msg_id, read_ct, enqueued_at, vt, message::text, headers::text from ordo.pop(?, ?)", (c, ps) -> {
-            ps.setString(1, queue);
-            ps.setInt(2, quantity);
-            return messages(ps);
-        });
+        return messages(queue, "from ordo.pop(?, ?)", queue, quantity);
     }
 
     /**
@@ -130,26 +101,22 @@ public final class QueueClient {
      * inside {@code dsl.transaction(...)}.
      */
     public List<Message> lockBatch(String queue, int quantity) {
-        return jdbc(queue, "select msg_id, read_ct, enqueued_at, vt, message::text, headers::text from ordo.lock_batch(?, ?)", (c, ps) -> {
-            ps.setString(1, queue);
-            ps.setInt(2, quantity);
-            return messages(ps);
-        });
+        return messages(queue, "from ordo.lock_batch(?, ?)", queue, quantity);
     }
 
     /** Deletes messages; returns the ids that existed. */
     public List<Long> delete(String queue, List<Long> ids) {
-        return idsCall(queue, "select ordo.delete(?, ?)", ids, null);
+        return longs(queue, "select ordo.delete(?, ?)", queue, ids.toArray(Long[]::new));
     }
 
     /** Moves messages to the archive; returns the ids that existed. */
     public List<Long> archive(String queue, List<Long> ids) {
-        return idsCall(queue, "select ordo.archive(?, ?)", ids, null);
+        return longs(queue, "select ordo.archive(?, ?)", queue, ids.toArray(Long[]::new));
     }
 
     /** Hides messages for {@code visibility} from now (a heartbeat); returns the ids still present. */
     public List<Long> setVisibility(String queue, List<Long> ids, Duration visibility) {
-        return idsCall(queue, "select ordo.set_vt(?, ?, ?)", ids, visibility);
+        return longs(queue, "select ordo.set_vt(?, ?, ?)", queue, ids.toArray(Long[]::new), seconds(visibility));
     }
 
     public QueueMetrics metrics(String queue) {
@@ -160,64 +127,18 @@ public final class QueueClient {
         return call(null, () -> dsl.fetch("select * from ordo.metrics_all()").map(QueueClient::toMetrics));
     }
 
-    private List<Long> idsCall(String queue, String sql, List<Long> ids, Duration visibility) {
-        return jdbc(queue, sql, (c, ps) -> {
-            ps.setString(1, queue);
-            ps.setArray(2, c.createArrayOf("int8", ids.toArray()));
-            if (visibility != null) {
-                ps.setDouble(3, seconds(visibility));
-            }
-            return longs(ps);
-        });
+    /** The first column of each row of {@code sql}, a bigint. */
+    private List<Long> longs(String queue, String sql, Object... binds) {
+        return call(queue, () -> Jdbc.fetch(dsl, sql, binds).stream().map(r -> (Long) r[0]).toList());
     }
 
-    @FunctionalInterface
-    private interface Statement<T> {
-        T run(Connection connection, PreparedStatement statement) throws SQLException;
-    }
-
-    private <T> T jdbc(String queue, String sql, Statement<T> body) {
-        try {
-            return dsl.connectionResult(c -> {
-                try (PreparedStatement ps = c.prepareStatement(sql)) {
-                    return body.run(c, ps);
-                } catch (SQLException e) {
-                    throw SqlErrors.translate(new DataAccessException(e.getMessage(), e), queue);
-                }
-            });
-        } catch (DataAccessException e) {
-            throw SqlErrors.translate(e, queue);
-        }
-    }
-
-    private static void setArray(Connection c, PreparedStatement ps, int index, String type, List<?> values) throws SQLException {
-        if (values == null) {
-            ps.setNull(index, Types.ARRAY);
-        } else {
-            Array array = c.createArrayOf(type, values.toArray());
-            ps.setArray(index, array);
-        }
-    }
-
-    private static List<Long> longs(PreparedStatement ps) throws SQLException {
-        List<Long> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                out.add(rs.getLong(1));
-            }
-        }
-        return out;
-    }
-
-    private static List<Message> messages(PreparedStatement ps) throws SQLException {
-        List<Message> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                out.add(new Message(rs.getLong(1), rs.getInt(2), rs.getObject(3, OffsetDateTime.class).toInstant(),
-                        rs.getObject(4, OffsetDateTime.class).toInstant(), rs.getString(5), rs.getString(6)));
-            }
-        }
-        return out;
+    /** The messages of the function call {@code from}. */
+    private List<Message> messages(String queue, String from, Object... binds) {
+        return call(queue, () -> Jdbc.fetch(dsl, "select msg_id, read_ct, enqueued_at, vt, message::text, headers::text " + from, binds)
+                .stream()
+                .map(r -> new Message((Long) r[0], (Integer) r[1], ((OffsetDateTime) r[2]).toInstant(),
+                        ((OffsetDateTime) r[3]).toInstant(), (String) r[4], (String) r[5]))
+                .toList());
     }
 
     private static double seconds(Duration d) {

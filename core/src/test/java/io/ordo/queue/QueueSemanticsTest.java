@@ -104,6 +104,21 @@ class QueueSemanticsTest {
     }
 
     @Test
+    void a_batch_keeps_each_message_its_headers_and_priority() {
+        queue.createQueue("batch_prio");
+        List<Long> ids = queue.sendBatch("batch_prio", List.of("{\"n\":1}", "{\"n\":2}", "{\"n\":3}"),
+                List.of("{\"h\":\"a\"}", "{\"h\":\"b\"}", "{\"h\":\"c\"}"), Duration.ZERO, List.of(0, 5, 0));
+        assertThat(ids).hasSize(3).isSorted();
+
+        List<Message> read = queue.read("batch_prio", Duration.ofSeconds(30), 3);
+        assertThat(read).extracting(Message::id).containsExactly(ids.get(1), ids.get(0), ids.get(2));
+        assertThat(read).extracting(Message::body).containsExactly("{\"n\": 2}", "{\"n\": 1}", "{\"n\": 3}");
+        assertThat(read).extracting(Message::headers).containsExactly("{\"h\": \"b\"}", "{\"h\": \"a\"}", "{\"h\": \"c\"}");
+        assertThat(read).extracting(Message::readCount).containsOnly(1);
+        assertThat(queue.sendBatch("batch_prio", List.of("{}"), null, Duration.ZERO, null)).hasSize(1);
+    }
+
+    @Test
     void delayed_message_is_invisible_until_its_delay_passes() {
         queue.createQueue("delayed");
         queue.send("delayed", "{}", null, Duration.ofSeconds(1));
