@@ -160,7 +160,8 @@ final class OrchestrationPass {
      * Sent first in each of a pass's transactions: its statements find tasks, steps and messages by their indexes,
      * however the tables' statistics read. Where ordo.task and ordo.step were analysed while empty (a new install after
      * VACUUM ANALYZE, a restored schema), the planner takes them for empty and scans them whole, at every pass, until
-     * autovacuum analyses them again (PassPlansTest). The worker's and queue's functions carry the same setting.
+     * autovacuum analyses them again (PassPlansTest). The worker's, queue's and leader duties' functions carry the
+     * same setting.
      */
     private static final String INDEX_PLANS = "set local enable_seqscan = off";
 

@@ -49,7 +49,7 @@ class PassPlansTest {
                 // a backend's own counts reach pg_stat_user_tables at once only through pg_stat_force_next_flush
                 assumeTrue(rs.getInt(1) >= 150000, "pg_stat_force_next_flush needs PostgreSQL 15");
             }
-            long[] before = sequentialReads(st);
+            long[] before = DutyPlansTest.sequentialReads(st);
             OrchestrationPass pass = new OrchestrationPass(DSL.using(c, SQLDialect.POSTGRES, Database.jooqSettings()),
                     OrchestratorSettings.defaults("plans-node"), Clock.systemUTC(), new Random(3), new EngineMetrics());
             int applied = 0;
@@ -57,23 +57,11 @@ class PassPlansTest {
                 applied += n;
             }
             assertThat(applied).as("step results applied").isEqualTo(TASKS);
-            long[] after = sequentialReads(st);
+            long[] after = DutyPlansTest.sequentialReads(st);
             assertThat(after[0] - before[0]).as("task rows read by sequential scans in the passes").isLessThan(TASKS);
             assertThat(after[1] - before[1]).as("step rows read by sequential scans in the passes").isLessThan(TASKS);
         }
         long id = dsl.fetchOne("select min(id) from ordo.task where namespace = 'plans'").get(0, Long.class);
         assertThat(new TaskClient(dsl).get(id).orElseThrow().step("s1").status()).isEqualTo(StepStatus.ENQUEUED);
-    }
-
-    /** This session's rows read by sequential scans of ordo.task and ordo.step so far, its own counts flushed first. */
-    private static long[] sequentialReads(Statement st) throws Exception {
-        st.execute("select pg_stat_force_next_flush()");
-        try (ResultSet rs = st.executeQuery("""
-                select coalesce(sum(seq_tup_read) filter (where relname = 'task'), 0),
-                       coalesce(sum(seq_tup_read) filter (where relname = 'step'), 0)
-                from pg_stat_user_tables where schemaname = 'ordo'""")) {
-            rs.next();
-            return new long[] {rs.getLong(1), rs.getLong(2)};
-        }
     }
 }
