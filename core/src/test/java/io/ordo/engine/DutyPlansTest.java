@@ -13,7 +13,6 @@ import java.sql.Statement;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The leader's duties over steps and tasks walk their partial indexes even where ordo.step and ordo.task were
@@ -36,33 +35,16 @@ class DutyPlansTest {
         assertThat(dsl.fetch("select * from ordo.read_steps('duties', 60, ?)", TASKS)).as("first steps started").hasSize(TASKS);
 
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            try (ResultSet rs = st.executeQuery("show server_version_num")) {
-                rs.next();
-                // a backend's own counts reach pg_stat_user_tables at once only through pg_stat_force_next_flush
-                assumeTrue(rs.getInt(1) >= 150000, "pg_stat_force_next_flush needs PostgreSQL 15");
-            }
-            long[] before = sequentialReads(st);
+            SequentialReads before = SequentialReads.of(st);
             for (String duty : List.of("ordo.enforce_step_timeouts()", "ordo.promote_due_retries()", "ordo.reclaim_expired_leases()")) {
                 try (ResultSet rs = st.executeQuery("select " + duty)) {
                     rs.next();
                     assertThat(rs.getInt(1)).as("%s finds nothing to do", duty).isZero();
                 }
             }
-            long[] after = sequentialReads(st);
-            assertThat(after[0] - before[0]).as("task rows read by sequential scans in the duties").isLessThan(TASKS);
-            assertThat(after[1] - before[1]).as("step rows read by sequential scans in the duties").isLessThan(TASKS);
-        }
-    }
-
-    /** This session's rows read by sequential scans of ordo.task and ordo.step so far, its own counts flushed first. */
-    static long[] sequentialReads(Statement st) throws Exception {
-        st.execute("select pg_stat_force_next_flush()");
-        try (ResultSet rs = st.executeQuery("""
-                select coalesce(sum(seq_tup_read) filter (where relname = 'task'), 0),
-                       coalesce(sum(seq_tup_read) filter (where relname = 'step'), 0)
-                from pg_stat_user_tables where schemaname = 'ordo'""")) {
-            rs.next();
-            return new long[] {rs.getLong(1), rs.getLong(2)};
+            SequentialReads after = SequentialReads.of(st);
+            assertThat(after.tasks() - before.tasks()).as("task rows read by sequential scans in the duties").isLessThan(TASKS);
+            assertThat(after.steps() - before.steps()).as("step rows read by sequential scans in the duties").isLessThan(TASKS);
         }
     }
 }
