@@ -85,7 +85,10 @@ class WorkflowEngineTest {
         handlers.put("fails_permanently", s -> new SqlWorker.Fail("bad data", true));
         handlers.put("slow_first", s -> {
             if (s.attempt() == 1) {
-                sleep(1200);
+                // runs on until the duty has signalled its timeout, so that its result is sure to arrive late
+                // (a fixed sleep raced the duty on a loaded machine)
+                await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> dsl.fetchOne(
+                        "select coalesce(timeout_signalled, 0) = 1 from ordo.step where id = ?", s.stepId()).get(0, Boolean.class));
             }
             return Map.of("attempt", s.attempt());
         });
