@@ -93,7 +93,9 @@ class WorkflowEngineTest {
             return Map.of("attempt", s.attempt());
         });
         handlers.put("blocks", s -> {
-            sleep(1500);
+            // runs on until its task is cancelled, so that its result is sure to arrive after the cancellation
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> dsl.fetchOne(
+                    "select status = 'cancelled' from ordo.task where id = ?", s.taskId()).get(0, Boolean.class));
             return Map.of();
         });
         fixture.track(new SqlWorker(dsl, "shapes", handlers, 2));
@@ -355,13 +357,5 @@ class WorkflowEngineTest {
 
     static void awaitFinished(java.util.Collection<Long> ids, Duration atMost) {
         WorkflowEngineTestSupport.awaitFinished(dsl, ids, atMost);
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
