@@ -160,10 +160,11 @@ final class OrchestrationPass {
      * Sent first in each of a pass's transactions: its statements find tasks, steps and messages by their indexes,
      * however the tables' statistics read. Where ordo.task and ordo.step were analysed while empty (a new install after
      * VACUUM ANALYZE, a restored schema), the planner takes them for empty and scans them whole, at every pass, until
-     * autovacuum analyses them again (PassPlansTest). The worker's, queue's and leader duties' functions carry the
-     * same setting.
+     * autovacuum analyses them again (PassPlansTest). JIT goes with it: a statement left with no way but a sequential
+     * scan would cost over 10^10 and be compiled at every pass (V27). The worker's, queue's and leader duties'
+     * functions carry the same settings.
      */
-    private static final String INDEX_PLANS = "set local enable_seqscan = off";
+    private static final String INDEX_PLANS = "set local enable_seqscan = off;\nset local jit = off";
 
     /** Tasks locked by {@link #TASK_SELECT} and a where and locking clause, and the steps of the tasks {@code ids}. */
     private record Loaded(List<Object[]> tasks, List<Object[]> steps) {
