@@ -49,6 +49,32 @@ record Ceiling(double insertPerSecond, double claimDeletePerSecond) {
         return new Ceiling((insertPerSecond + other.insertPerSecond) / 2, (claimDeletePerSecond + other.claimDeletePerSecond) / 2);
     }
 
+    /**
+     * How far the claim+delete rate moved between this measurement and {@code other}, as a fraction of their mean: the
+     * machine's speed changed by about as much during the runs in between, and so may any ratio to the ceiling.
+     */
+    double claimDeleteDrift(Ceiling other) {
+        return Math.abs(claimDeletePerSecond - other.claimDeletePerSecond) / mean(other).claimDeletePerSecond;
+    }
+
+    /** A drift above which a report says that its ratios are uncertain: run-to-run noise here is a few percent. */
+    static final double DRIFT_NOTED = 0.10;
+
+    /**
+     * What a report prints when the ceiling measured {@code before} and {@code after} its runs drifted by more than
+     * {@link #DRIFT_NOTED}, or null.
+     */
+    static String driftNote(Ceiling before, Ceiling after) {
+        double drift = before.claimDeleteDrift(after);
+        if (drift <= DRIFT_NOTED) {
+            return null;
+        }
+        return String.format(java.util.Locale.ROOT, "note: the claim+delete ceiling moved %.0f%% between its measurements before and after"
+                + " the runs (%,.0f and %,.0f rows/s): the machine's speed changed during this report, and a ratio within"
+                + " about that much of its target is no clear pass or miss", 100 * drift, before.claimDeletePerSecond(),
+                after.claimDeletePerSecond());
+    }
+
     double ratio(double perSecond) {
         return perSecond / claimDeletePerSecond;
     }

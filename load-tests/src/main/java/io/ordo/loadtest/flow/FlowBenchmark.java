@@ -188,9 +188,10 @@ public final class FlowBenchmark {
                 emit(out, lines, runLine(r, ceiling));
             }
         }
-        printTable(out, env, before, after, ceiling, results);
+        String driftNote = Ceiling.driftNote(before, after);
+        printTable(out, env, before, after, ceiling, results, driftNote);
         if (scenario == Scenario.REPORT) {
-            printTargets(out, ceiling, results);
+            printTargets(out, ceiling, results, driftNote);
         }
         err.println("ordo bench " + scenario.key + ": JSON lines written to " + file);
         return warmUpUnfinished > 0 || results.stream().anyMatch(r -> r.unfinished() > 0) ? 1 : 0;
@@ -314,6 +315,7 @@ public final class FlowBenchmark {
         line.put("claim_delete_per_sec", round(mean.claimDeletePerSecond(), 1));
         line.put("claim_delete_per_sec_before", round(before.claimDeletePerSecond(), 1));
         line.put("claim_delete_per_sec_after", round(after.claimDeletePerSecond(), 1));
+        line.put("claim_delete_drift", round(before.claimDeleteDrift(after), 4));
         line.put("insert_per_sec_before", round(before.insertPerSecond(), 1));
         line.put("insert_per_sec_after", round(after.insertPerSecond(), 1));
         return line;
@@ -383,12 +385,16 @@ public final class FlowBenchmark {
         return m;
     }
 
-    private void printTable(PrintStream out, Environment env, Ceiling before, Ceiling after, Ceiling ceiling, List<RunResult> results) {
+    private void printTable(PrintStream out, Environment env, Ceiling before, Ceiling after, Ceiling ceiling, List<RunResult> results,
+                            String driftNote) {
         out.println();
         out.println("ordo bench " + scenario.key + ": " + env.summary());
         out.printf(Locale.ROOT, "raw-SQL ceiling (%d threads, %d rows per transaction): insert %,.0f rows/s, claim+delete %,.0f rows/s"
                         + " (before %,.0f, after %,.0f)%n", Ceiling.THREADS, Ceiling.BATCH, ceiling.insertPerSecond(),
                 ceiling.claimDeletePerSecond(), before.claimDeletePerSecond(), after.claimDeletePerSecond());
+        if (driftNote != null) {
+            out.println(driftNote);
+        }
         out.printf(Locale.ROOT, "%-8s %-24s %-11s %-9s %9s %9s %7s %7s %26s %26s %7s %9s%n", "shape", "load", "nodes", "handler",
                 "tasks/s", "steps/s", "tasks÷c", "steps÷c", "first start p50/90/99/max", "complete p50/90/99/max", "xact/t",
                 "peak q");
@@ -431,7 +437,7 @@ public final class FlowBenchmark {
         return seconds * 1e6 / r.tasks();
     }
 
-    private void printTargets(PrintStream out, Ceiling ceiling, List<RunResult> results) {
+    private void printTargets(PrintStream out, Ceiling ceiling, List<RunResult> results, String driftNote) {
         out.println();
         out.println("targets:");
         for (RunResult r : results) {
@@ -453,6 +459,9 @@ public final class FlowBenchmark {
             } else if (s.load() instanceof Load.Sequential) {
                 target(out, "idle chain of 3, submit->complete p50 < 20 ms", RunResult.millis(r.completeMicros(), 50), 20, false, " ms");
             }
+        }
+        if (driftNote != null) {
+            out.println(driftNote);
         }
     }
 
