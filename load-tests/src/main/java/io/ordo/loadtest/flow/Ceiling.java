@@ -7,6 +7,7 @@ import org.jooq.DSLContext;
 
 import javax.sql.DataSource;
 import java.time.Duration;
+import java.util.Locale;
 
 /**
  * The raw-SQL ceiling of the database a benchmark runs on, measured in the same run: rows per second of a batch
@@ -69,7 +70,7 @@ record Ceiling(double insertPerSecond, double claimDeletePerSecond) {
         if (drift <= DRIFT_NOTED) {
             return null;
         }
-        return String.format(java.util.Locale.ROOT, "note: the claim+delete ceiling moved %.0f%% between its measurements before and after"
+        return String.format(Locale.ROOT, "note: the claim+delete ceiling moved %.0f%% between its measurements before and after"
                 + " the runs (%,.0f and %,.0f rows/s): the machine's speed changed during this report, and a ratio within"
                 + " about that much of its target is no clear pass or miss", 100 * drift, before.claimDeletePerSecond(),
                 after.claimDeletePerSecond());

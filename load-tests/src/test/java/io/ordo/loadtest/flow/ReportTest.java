@@ -55,8 +55,10 @@ class ReportTest {
         double after = ceiling.path("claim_delete_per_sec_after").asDouble();
         assertThat(ceiling.path("claim_delete_drift").asDouble())
                 .isCloseTo(Math.abs(before - after) / ((before + after) / 2), org.assertj.core.data.Offset.offset(0.0001));
-        assertThat(printed.contains("the claim+delete ceiling moved")).as(printed)
-                .isEqualTo(ceiling.path("claim_delete_drift").asDouble() > Ceiling.DRIFT_NOTED);
+        double drift = ceiling.path("claim_delete_drift").asDouble();
+        if (Math.abs(drift - Ceiling.DRIFT_NOTED) > 0.001) { // the JSON figure is rounded; the report judged the exact one
+            assertThat(printed.contains("the claim+delete ceiling moved")).as(printed).isEqualTo(drift > Ceiling.DRIFT_NOTED);
+        }
         assertThat(runs).extracting(r -> r.path("shape").asText() + " " + r.path("load").asText().replaceAll("[0-9,]+", "N"))
                 .containsExactly("one burn-down N", "one saturating for N s", "one steady N/s for N s", "fanout burn-down N",
                         "chain3 sequential N");
